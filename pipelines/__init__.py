@@ -1,0 +1,1 @@
+"""SageMaker ModelBuild pipelines: definitions, CLIs and a local target."""

@@ -1,0 +1,56 @@
+"""What the two CLIs share: the --local switch, a quiet SDK, and one-line user errors."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from typing import NoReturn
+
+LOCAL_HELP = (
+    "Use the local target: no AWS account, no Docker; state under $PIPELINES_LOCAL_HOME "
+    "(default ~/.pipelines-local)."
+)
+
+
+def quiet_sdk(offline: bool) -> None:
+    """Keep the SDK's start-up notices (and, offline, its INFO/WARNING chatter) off the output.
+
+    Must run before ``sagemaker`` is imported.
+    """
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    if offline:
+        logging.getLogger("sagemaker").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"sagemaker(\.|$)")
+
+
+def select_target(local: bool) -> None:
+    if local:
+        from pipelines.local import config
+
+        config.enable()
+        # Nothing on the offline path may look for credentials on the network.
+        os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """argparse's own format: ``prog: error: message`` on stderr, exit 2."""
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
+
+
+def require_credentials(parser: argparse.ArgumentParser) -> None:
+    """Without --local the SDK needs AWS credentials: say so in one line before it fails."""
+    import boto3
+
+    if boto3.Session().get_credentials() is None:
+        usage_error(
+            parser,
+            "no AWS credentials found (environment, ~/.aws or instance role); "
+            "configure them to use SageMaker, or pass --local to use the local target",
+        )
+
+
+def stderr(message: str) -> None:
+    print(message, file=sys.stderr)

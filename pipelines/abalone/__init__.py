@@ -1,0 +1,1 @@
+"""The abalone regression pipeline: preprocess, train, evaluate, condition, register."""

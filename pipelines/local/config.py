@@ -1,0 +1,35 @@
+"""Where the local target keeps its state, and the fixed identities it runs under."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "PIPELINES_LOCAL_HOME"
+TARGET_ENV = "PIPELINES_TARGET"
+
+ACCOUNT_ID = "000000000000"
+DEFAULT_REGION = "us-east-1"
+LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/LocalPipelineExecutionRole"
+
+
+def home() -> Path:
+    """The one folder holding the object store, the state database and execution logs."""
+    configured = os.environ.get(HOME_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return Path.home() / ".pipelines-local"
+
+
+def default_bucket(region: str) -> str:
+    """The bucket the local session uses where SageMaker would use sagemaker-{region}-{account}."""
+    return f"sagemaker-{region}-{ACCOUNT_ID}"
+
+
+def enabled() -> bool:
+    """True when the local target is selected (``--local`` or ``PIPELINES_TARGET=local``)."""
+    return os.environ.get(TARGET_ENV, "").strip().lower() == "local"
+
+
+def enable() -> None:
+    """Select the local target for this process and the processes it starts."""
+    os.environ[TARGET_ENV] = "local"

@@ -1,0 +1,91 @@
+"""Makes a process see container paths (``/opt/ml/...``) inside a folder of its own.
+
+Scripts written for SageMaker hard-code ``/opt/ml/processing/...``; without root (and on
+macOS) we cannot bind-mount there. Instead every path-taking function of ``os``, ``io`` and
+``builtins`` that Python code reaches (``open``, ``pathlib``, ``shutil``, ``glob``, pandas,
+numpy, tarfile, ...) is wrapped to rewrite a mapped prefix. Paths handed straight to C
+libraries (e.g. ``xgboost.DMatrix("/opt/ml/...")``) and non-Python child processes are not
+rewritten: that is this mechanism's limit, stated in the README.
+"""
+from __future__ import annotations
+
+import builtins
+import functools
+import io
+import json
+import os
+from typing import Any, Callable
+
+ENV_VAR = "PIPELINES_LOCAL_PATH_MAP"
+
+# Functions whose first argument is a path (the ones Python's own file code goes through).
+_ONE_PATH = (
+    "open", "stat", "lstat", "access", "listdir", "scandir", "mkdir", "rmdir", "remove",
+    "unlink", "chdir", "chmod", "utime", "truncate", "readlink", "statvfs",
+)
+_TWO_PATHS = ("rename", "replace", "link", "symlink")
+
+
+class PathMap:
+    """Prefix rewriting, longest prefix first."""
+
+    def __init__(self, mapping: dict[str, str]):
+        self.rules = sorted(
+            ((src.rstrip("/"), dst.rstrip("/")) for src, dst in mapping.items()),
+            key=lambda rule: len(rule[0]),
+            reverse=True,
+        )
+
+    def __call__(self, path: Any) -> Any:
+        if isinstance(path, int) or path is None:
+            return path
+        try:
+            raw = os.fspath(path)
+        except TypeError:
+            return path
+        is_bytes = isinstance(raw, bytes)
+        text = os.fsdecode(raw) if is_bytes else raw
+        for src, dst in self.rules:
+            if text == src or text.startswith(src + "/"):
+                text = dst + text[len(src):]
+                return os.fsencode(text) if is_bytes else text
+        return path
+
+
+def _wrap_first(func: Callable, remap: PathMap) -> Callable:
+    @functools.wraps(func)
+    def wrapper(path, *args, **kwargs):
+        return func(remap(path), *args, **kwargs)
+
+    return wrapper
+
+
+def _wrap_two(func: Callable, remap: PathMap) -> Callable:
+    @functools.wraps(func)
+    def wrapper(src, dst, *args, **kwargs):
+        return func(remap(src), remap(dst), *args, **kwargs)
+
+    return wrapper
+
+
+def install(mapping: dict[str, str]) -> PathMap:
+    """Rewrite mapped prefixes for the rest of this process (and its Python children)."""
+    remap = PathMap(mapping)
+    for name in _ONE_PATH:
+        if hasattr(os, name):
+            setattr(os, name, _wrap_first(getattr(os, name), remap))
+    for name in _TWO_PATHS:
+        if hasattr(os, name):
+            setattr(os, name, _wrap_two(getattr(os, name), remap))
+    wrapped_open = _wrap_first(io.open, remap)
+    builtins.open = wrapped_open
+    io.open = wrapped_open
+    os.environ[ENV_VAR] = json.dumps(mapping)
+    return remap
+
+
+def install_from_environment() -> None:
+    """Used by child Python processes that inherit the mapping."""
+    raw = os.environ.get(ENV_VAR)
+    if raw:
+        install(json.loads(raw))

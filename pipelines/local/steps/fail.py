@@ -1,0 +1,18 @@
+"""Fail steps: end the execution as Failed with the step's message."""
+from __future__ import annotations
+
+from pipelines.local.definition import StepSpec
+from pipelines.local.errors import StepFailed
+from pipelines.local.expressions import to_text
+from pipelines.local.steps.base import StepContext, StepOutcome
+
+
+class FailExecutor:
+    def validate(self, step: StepSpec) -> None:
+        return None
+
+    def run(self, ctx: StepContext) -> StepOutcome:
+        message = to_text(ctx.arguments.get("ErrorMessage", ""))
+        failure = StepFailed(message)
+        failure.metadata = {"Fail": {"ErrorMessage": message}}
+        raise failure

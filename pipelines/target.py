@@ -1,0 +1,96 @@
+"""Sessions, role and code location for a pipeline module, on SageMaker or on the local target.
+
+Pipeline modules call these helpers so that one ``get_pipeline`` serves both targets: the
+local target is chosen by ``--local`` on the CLIs (or ``PIPELINES_TARGET=local``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Optional
+
+import boto3
+
+from pipelines.local import config as local_config
+
+# Where SageMaker notebooks and Studio keep the metadata get_execution_role() relies on.
+SAGEMAKER_METADATA_FILE = "/opt/ml/metadata/resource-metadata.json"
+
+
+class MissingRoleError(ValueError):
+    """No IAM role was given and none can be found."""
+
+
+def is_local() -> bool:
+    return local_config.enabled()
+
+
+def get_session(region: str, default_bucket: Optional[str] = None):
+    """A SageMaker session for the selected target."""
+    if is_local():
+        from pipelines.local.session import LocalPipelineSession
+
+        return LocalPipelineSession(region=region, default_bucket=default_bucket)
+    import sagemaker.session
+
+    boto_session = boto3.Session(region_name=region)
+    return sagemaker.session.Session(
+        boto_session=boto_session,
+        sagemaker_client=boto_session.client("sagemaker"),
+        sagemaker_runtime_client=boto_session.client("sagemaker-runtime"),
+        default_bucket=default_bucket,
+    )
+
+
+def get_pipeline_session(region: str, default_bucket: Optional[str] = None):
+    """A PipelineSession for the selected target."""
+    if is_local():
+        from pipelines.local.session import LocalPipelineSession
+
+        return LocalPipelineSession(region=region, default_bucket=default_bucket)
+    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    boto_session = boto3.Session(region_name=region)
+    return PipelineSession(
+        boto_session=boto_session,
+        sagemaker_client=boto_session.client("sagemaker"),
+        default_bucket=default_bucket,
+    )
+
+
+def resolve_role(role: Optional[str], session) -> str:
+    """The execution role, or a clear error saying how to pass one.
+
+    The template called ``get_execution_role()``, which outside SageMaker fails with an
+    error about "the current AWS identity is not a role".
+    """
+    if role:
+        return role
+    if is_local():
+        return local_config.LOCAL_ROLE_ARN
+    env_role = os.environ.get("SAGEMAKER_PIPELINE_ROLE_ARN")
+    if env_role:
+        return env_role
+    if os.path.exists(SAGEMAKER_METADATA_FILE):
+        import sagemaker.session
+
+        return sagemaker.session.get_execution_role(session)
+    raise MissingRoleError(
+        "no IAM role for the pipeline's jobs: pass role='arn:aws:iam::<account>:role/<name>' "
+        "to get_pipeline (CLI: --kwargs '{\"role\": \"arn:...\"}'), or set "
+        "SAGEMAKER_PIPELINE_ROLE_ARN; or run on the local target with --local"
+    )
+
+
+def upload_code(session, path: str, pipeline_name: str) -> str:
+    """Upload a step script under a content hash and return its S3 URI.
+
+    The SDK names uploaded code by a hash that includes the script's absolute path, so two
+    checkouts give two definitions; hashing the content alone keeps definitions identical.
+    """
+    body = Path(path).read_bytes()
+    digest = hashlib.sha256(body).hexdigest()
+    bucket = session.default_bucket()
+    key_prefix = f"{pipeline_name}/code/{digest}"
+    return session.upload_data(path, bucket=bucket, key_prefix=key_prefix)

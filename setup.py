@@ -1,0 +1,66 @@
+"""Packaging for the pipelines project."""
+import os
+
+import setuptools
+
+about = {}
+here = os.path.abspath(os.path.dirname(__file__))
+with open(os.path.join(here, "pipelines", "__version__.py")) as f:
+    exec(f.read(), about)
+
+with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
+    readme = f.read()
+
+required_packages = [
+    # 3.x removed sagemaker.workflow: the template needs the 2.x line.
+    "sagemaker>=2.257,<3",
+    "boto3",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "xgboost",
+]
+extras = {
+    "test": [
+        "black",
+        "coverage",
+        "flake8",
+        "jsonschema",
+        "moto[server]>=5.1,<6",
+        "pydocstyle",
+        "pytest",
+        "pytest-cov",
+        "pytest-xdist",
+        "tox",
+    ]
+}
+setuptools.setup(
+    name=about["__title__"],
+    description=about["__description__"],
+    version=about["__version__"],
+    author=about["__author__"],
+    author_email=about["__author_email__"],
+    long_description=readme,
+    long_description_content_type="text/markdown",
+    url=about["__url__"],
+    license=about["__license__"],
+    packages=setuptools.find_packages(exclude=["tests", "tests.*", "benchmarks"]),
+    include_package_data=True,
+    python_requires=">=3.9",
+    install_requires=required_packages,
+    extras_require=extras,
+    entry_points={
+        "console_scripts": [
+            "get-pipeline-definition=pipelines.get_pipeline_definition:main",
+            "run-pipeline=pipelines.run_pipeline:main",
+        ]
+    },
+    classifiers=[
+        "Development Status :: 3 - Alpha",
+        "Intended Audience :: Developers",
+        "Natural Language :: English",
+        "Programming Language :: Python",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+    ],
+)
