@@ -1,0 +1,50 @@
+"""Test environment: nothing leaves 127.0.0.1, no real AWS identity, state in temp folders."""
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ABALONE_CSV
+
+_OFFLINE_ENV = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "ABALONE_DATA": str(ABALONE_CSV),
+}
+_DROPPED = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3",
+    "AWS_REGION", "AWS_DEFAULT_REGION", "PIPELINES_TARGET", "PIPELINES_LOCAL_HOME",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+)
+
+
+def _telemetry_opt_out_config(folder: Path) -> Path:
+    path = folder / "sagemaker-config.yaml"
+    path.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
+    )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def offline_environment(monkeypatch, tmp_path_factory):
+    """Every test: no credentials, no metadata service, telemetry off, a fresh state folder."""
+    for name in _DROPPED:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in _OFFLINE_ENV.items():
+        monkeypatch.setenv(name, value)
+    config_dir = tmp_path_factory.mktemp("sdk-config")
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(_telemetry_opt_out_config(config_dir)))
+    monkeypatch.setenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", str(config_dir / "none.yaml"))
+    home = tmp_path_factory.mktemp("pipelines-local-home")
+    monkeypatch.setenv("PIPELINES_LOCAL_HOME", str(home))
+    yield home
+
+
+@pytest.fixture
+def local_home(offline_environment):
+    return offline_environment

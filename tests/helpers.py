@@ -1,0 +1,31 @@
+"""Shared test helpers: paths of the real data and a way to run the CLIs in a child process."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+ABALONE_CSV = SHARED / "data" / "abalone-dataset.csv"
+ABALONE_SHA256 = "de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc78449f"
+NO_NETWORK_DIR = Path(__file__).resolve().parent / "no_network"
+
+
+def run_cli(args, env=None, cwd=None, no_network=False, timeout=300):
+    """Run a console script's module in a child process; returns CompletedProcess (text)."""
+    child_env = dict(os.environ)
+    child_env.update(env or {})
+    if no_network:
+        # sitecustomize in this folder makes any non-loopback connection attempt fail loudly
+        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NO_NETWORK_DIR), child_env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, env=child_env,
+        cwd=cwd or ROOT, timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
