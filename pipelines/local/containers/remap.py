@@ -17,6 +17,8 @@ import os
 from typing import Any, Callable
 
 ENV_VAR = "PIPELINES_LOCAL_PATH_MAP"
+# Holds a sitecustomize that re-installs the map in Python child processes.
+SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
 
 # Functions whose first argument is a path (the ones Python's own file code goes through).
 _ONE_PATH = (
@@ -81,11 +83,18 @@ def install(mapping: dict[str, str]) -> PathMap:
     builtins.open = wrapped_open
     io.open = wrapped_open
     os.environ[ENV_VAR] = json.dumps(mapping)
+    if SITE_DIR not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SITE_DIR, os.environ.get("PYTHONPATH")]))
     return remap
 
 
+_installed = False
+
+
 def install_from_environment() -> None:
-    """Used by child Python processes that inherit the mapping."""
+    """Used by child Python processes that inherit the mapping (once per process)."""
+    global _installed
     raw = os.environ.get(ENV_VAR)
-    if raw:
+    if raw and not _installed:
         install(json.loads(raw))
+        _installed = True
