@@ -20,6 +20,8 @@ def quiet_sdk(offline: bool) -> None:
     Must run before ``sagemaker`` is imported.
     """
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    # The SDK calls logging.basicConfig(level=INFO) on import; configuring first wins.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:%(name)s:%(message)s")
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     if offline:
         logging.getLogger("sagemaker").setLevel(logging.ERROR)

@@ -12,6 +12,7 @@ from typing import Optional
 
 import boto3
 
+from pipelines import _sdk
 from pipelines.local import config as local_config
 
 # Where SageMaker notebooks and Studio keep the metadata get_execution_role() relies on.
@@ -34,6 +35,7 @@ def get_session(region: str, default_bucket: Optional[str] = None):
         return LocalPipelineSession(region=region, default_bucket=default_bucket)
     import sagemaker.session
 
+    _sdk.validate_config_once()
     boto_session = boto3.Session(region_name=region)
     return sagemaker.session.Session(
         boto_session=boto_session,
@@ -51,6 +53,7 @@ def get_pipeline_session(region: str, default_bucket: Optional[str] = None):
         return LocalPipelineSession(region=region, default_bucket=default_bucket)
     from sagemaker.workflow.pipeline_context import PipelineSession
 
+    _sdk.validate_config_once()
     boto_session = boto3.Session(region_name=region)
     return PipelineSession(
         boto_session=boto_session,

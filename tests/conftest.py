@@ -18,7 +18,7 @@ _DROPPED = (
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3",
     "AWS_REGION", "AWS_DEFAULT_REGION", "PIPELINES_TARGET", "PIPELINES_LOCAL_HOME",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "SAGEMAKER_ADMIN_CONFIG_OVERRIDE",
 )
 
 
@@ -39,7 +39,6 @@ def offline_environment(monkeypatch, tmp_path_factory):
         monkeypatch.setenv(name, value)
     config_dir = tmp_path_factory.mktemp("sdk-config")
     monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(_telemetry_opt_out_config(config_dir)))
-    monkeypatch.setenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", str(config_dir / "none.yaml"))
     home = tmp_path_factory.mktemp("pipelines-local-home")
     monkeypatch.setenv("PIPELINES_LOCAL_HOME", str(home))
     yield home
@@ -48,3 +47,17 @@ def offline_environment(monkeypatch, tmp_path_factory):
 @pytest.fixture
 def local_home(offline_environment):
     return offline_environment
+
+
+@pytest.fixture
+def moto_server(monkeypatch):
+    """moto on 127.0.0.1, extended with ListPipelineExecutionSteps; env set for boto3 to use it."""
+    from tests.helpers import free_port
+    from tests.moto_server import MotoServer
+
+    with MotoServer(free_port()) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        yield server

@@ -7,15 +7,14 @@ sends the boto3-shaped requests (definition JSON included) that SageMaker would 
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Optional
 
 import boto3
-import sagemaker.utils
 from sagemaker.workflow.pipeline_context import PipelineSession
 
+from pipelines import _sdk
 from pipelines.local import config
 from pipelines.local.store import ObjectStore
 
@@ -24,26 +23,6 @@ LOCAL_SDK_CONFIG = {
     "SchemaVersion": "1.0",
     "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
 }
-
-
-def _validate_once(validate):
-    """The SDK re-validates its whole config against a JSON schema on every config lookup
-    (0.1-0.2 s each, a hundred lookups per definition); a config already found valid is
-    valid again, so remember it."""
-    seen: set[str] = set()
-
-    def validate_sagemaker_config(sagemaker_config=None):
-        key = json.dumps(sagemaker_config, sort_keys=True, default=str)
-        if key not in seen:
-            validate(sagemaker_config)
-            seen.add(key)
-
-    validate_sagemaker_config.__wrapped__ = validate
-    return validate_sagemaker_config
-
-
-if not hasattr(sagemaker.utils.validate_sagemaker_config, "__wrapped__"):
-    sagemaker.utils.validate_sagemaker_config = _validate_once(sagemaker.utils.validate_sagemaker_config)
 
 
 def _offline_boto_session(region: str) -> boto3.Session:
@@ -67,6 +46,7 @@ class LocalPipelineSession(PipelineSession):
         # Imported here: the client pulls in the engine, which a definition-only run never needs.
         from pipelines.local.client import LocalSageMakerClient
 
+        _sdk.validate_config_once()
         region = region or os.environ.get("AWS_DEFAULT_REGION") or config.DEFAULT_REGION
         self.local_home = Path(home) if home else config.home()
         self.object_store = ObjectStore(self.local_home / "s3")
