@@ -1,4 +1,5 @@
 """Packaging for the pipelines project."""
+
 import os
 
 import setuptools
@@ -30,7 +31,6 @@ extras = {
         "pydocstyle",
         "pytest",
         "pytest-cov",
-        "pytest-xdist",
         "tox",
     ]
 }

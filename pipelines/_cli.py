@@ -1,4 +1,5 @@
 """What the two CLIs share: the --local switch, a quiet SDK, and one-line user errors."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ def select_target(local: bool) -> None:
 
 
 def usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
-    """argparse's own format: ``prog: error: message`` on stderr, exit 2."""
+    """Report in argparse's own format: ``prog: error: message`` on stderr, exit 2."""
     parser.exit(2, f"{parser.prog}: error: {message}\n")
 
 

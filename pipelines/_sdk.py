@@ -1,4 +1,5 @@
 """Adjustments to the sagemaker SDK that change its speed, never its behaviour."""
+
 from __future__ import annotations
 
 import json

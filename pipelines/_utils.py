@@ -1,4 +1,5 @@
 """Provides utilities for SageMaker Pipeline CLI."""
+
 from __future__ import annotations
 
 import ast
@@ -36,7 +37,9 @@ def convert_struct(str_struct: Optional[str] = None, flag: str = "--kwargs") -> 
 
 def _as_dict(value: Any, flag: str) -> dict:
     if not isinstance(value, dict):
-        raise UsageError(f"{flag}: expected a dict such as '{{\"key\": \"value\"}}', got a {type(value).__name__}")
+        raise UsageError(
+            f'{flag}: expected a dict such as \'{{"key": "value"}}\', got a {type(value).__name__}'
+        )
     bad = [k for k in value if not isinstance(k, str)]
     if bad:
         raise UsageError(f"{flag}: keys must be strings, got {bad[0]!r}")
@@ -54,10 +57,12 @@ def parse_tags(str_struct: Optional[str], flag: str = "--tags") -> list:
     if value == {}:
         return []
     if not isinstance(value, list):
-        raise UsageError(f"{flag}: expected a list such as '[{{\"Key\": \"k\", \"Value\": \"v\"}}]'")
+        raise UsageError(f'{flag}: expected a list such as \'[{{"Key": "k", "Value": "v"}}]\'')
     for i, tag in enumerate(value):
         if not isinstance(tag, dict) or set(tag) != {"Key", "Value"}:
-            raise UsageError(f"{flag}: item {i} must be a dict with exactly the keys Key and Value, got {tag!r}")
+            raise UsageError(
+                f"{flag}: item {i} must be a dict with exactly the keys Key and Value, got {tag!r}"
+            )
         if not all(isinstance(v, str) for v in tag.values()):
             raise UsageError(f"{flag}: item {i}: Key and Value must be strings, got {tag!r}")
     return value
@@ -87,11 +92,16 @@ def _check_kwargs(func, kwargs: dict, module_name: str) -> None:
             f"it takes: {', '.join(signature.parameters)}"
         )
     missing = [
-        name for name, p in signature.parameters.items()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in kwargs
+        name
+        for name, p in signature.parameters.items()
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and name not in kwargs
     ]
     if missing:
-        raise UsageError(f"--kwargs: {module_name}.{func.__name__}() needs {', '.join(map(repr, missing))}")
+        raise UsageError(
+            f"--kwargs: {module_name}.{func.__name__}() needs {', '.join(map(repr, missing))}"
+        )
 
 
 def default_region() -> Optional[str]:

@@ -1,4 +1,5 @@
 """A CLI to get pipeline definitions from pipeline modules."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,14 +12,31 @@ from pipelines._utils import UsageError, parse_kwargs, with_region
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        "get-pipeline-definition", description="Gets the pipeline definition for the pipeline script."
+        "get-pipeline-definition",
+        description="Gets the pipeline definition for the pipeline script.",
     )
-    parser.add_argument("-n", "--module-name", dest="module_name", type=str,
-                        help="The module name of the pipeline to import.")
-    parser.add_argument("-f", "--file-name", dest="file_name", type=str, default=None,
-                        help="The file to output the pipeline definition json to.")
-    parser.add_argument("-kwargs", "--kwargs", dest="kwargs", default=None,
-                        help="Dict string of keyword arguments for the pipeline generation (if supported)")
+    parser.add_argument(
+        "-n",
+        "--module-name",
+        dest="module_name",
+        type=str,
+        help="The module name of the pipeline to import.",
+    )
+    parser.add_argument(
+        "-f",
+        "--file-name",
+        dest="file_name",
+        type=str,
+        default=None,
+        help="The file to output the pipeline definition json to.",
+    )
+    parser.add_argument(
+        "-kwargs",
+        "--kwargs",
+        dest="kwargs",
+        default=None,
+        help="Dict string of keyword arguments for the pipeline generation (if supported)",
+    )
     parser.add_argument("--local", action="store_true", help=_cli.LOCAL_HELP)
     return parser
 
@@ -33,7 +51,11 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
     _cli.quiet_sdk(offline=args.local)
     _cli.select_target(args.local)
     try:
-        kwargs = with_region(args.module_name, parse_kwargs(args.kwargs), fallback="us-east-1" if args.local else None)
+        kwargs = with_region(
+            args.module_name,
+            parse_kwargs(args.kwargs),
+            fallback="us-east-1" if args.local else None,
+        )
         if not args.local:
             _cli.require_credentials(parser)
         from pipelines._utils import get_pipeline_driver
@@ -57,7 +79,9 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
             with open(args.file_name, "w") as f:
                 f.write(content)
         except OSError as err:
-            _cli.usage_error(parser, f"--file-name: cannot write {args.file_name!r}: {err.strerror}")
+            _cli.usage_error(
+                parser, f"--file-name: cannot write {args.file_name!r}: {err.strerror}"
+            )
     else:
         print(content)
 

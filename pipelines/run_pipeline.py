@@ -1,4 +1,5 @@
 """A CLI to create or update and run pipelines."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,21 +16,53 @@ WAIT_MAX_ATTEMPTS = 120
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        "run-pipeline", description="Creates or updates and runs the pipeline for the pipeline script."
+        "run-pipeline",
+        description="Creates or updates and runs the pipeline for the pipeline script.",
     )
-    parser.add_argument("-n", "--module-name", dest="module_name", type=str,
-                        help="The module name of the pipeline to import.")
-    parser.add_argument("-kwargs", "--kwargs", dest="kwargs", default=None,
-                        help="Dict string of keyword arguments for the pipeline generation (if supported)")
-    parser.add_argument("-role-arn", "--role-arn", dest="role_arn", type=str,
-                        help="The role arn for the pipeline service execution role (optional with --local).")
-    parser.add_argument("-description", "--description", dest="description", type=str, default=None,
-                        help="The description of the pipeline.")
-    parser.add_argument("-tags", "--tags", dest="tags", default=None,
-                        help="""List of dict strings of '[{"Key": "string", "Value": "string"}, ..]'""")
-    parser.add_argument("-parameters", "--parameters", dest="parameters", default=None,
-                        help="""Dict string of pipeline parameter overrides for this execution, """
-                             """e.g. '{"ModelApprovalStatus": "Approved"}'""")
+    parser.add_argument(
+        "-n",
+        "--module-name",
+        dest="module_name",
+        type=str,
+        help="The module name of the pipeline to import.",
+    )
+    parser.add_argument(
+        "-kwargs",
+        "--kwargs",
+        dest="kwargs",
+        default=None,
+        help="Dict string of keyword arguments for the pipeline generation (if supported)",
+    )
+    parser.add_argument(
+        "-role-arn",
+        "--role-arn",
+        dest="role_arn",
+        type=str,
+        help="The role arn for the pipeline service execution role (optional with --local).",
+    )
+    parser.add_argument(
+        "-description",
+        "--description",
+        dest="description",
+        type=str,
+        default=None,
+        help="The description of the pipeline.",
+    )
+    parser.add_argument(
+        "-tags",
+        "--tags",
+        dest="tags",
+        default=None,
+        help="""List of dict strings of '[{"Key": "string", "Value": "string"}, ..]'""",
+    )
+    parser.add_argument(
+        "-parameters",
+        "--parameters",
+        dest="parameters",
+        default=None,
+        help="""Dict string of pipeline parameter overrides for this execution, """
+        """e.g. '{"ModelApprovalStatus": "Approved"}'""",
+    )
     parser.add_argument("--local", action="store_true", help=_cli.LOCAL_HELP)
     return parser
 
@@ -79,7 +112,11 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
     try:
         tags = parse_tags(args.tags)
         parameters = parse_kwargs(args.parameters, "--parameters")
-        kwargs = with_region(args.module_name, parse_kwargs(args.kwargs), fallback="us-east-1" if args.local else None)
+        kwargs = with_region(
+            args.module_name,
+            parse_kwargs(args.kwargs),
+            fallback="us-east-1" if args.local else None,
+        )
         if not args.local:
             _cli.require_credentials(parser)
     except UsageError as err:
@@ -103,7 +140,9 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
 
         all_tags = get_pipeline_custom_tags(args.module_name, kwargs, tags)
 
-        upsert_response = pipeline.upsert(role_arn=role_arn, description=args.description, tags=all_tags)
+        upsert_response = pipeline.upsert(
+            role_arn=role_arn, description=args.description, tags=all_tags
+        )
         print("\n###### Created/Updated SageMaker Pipeline: Response received:")
         print(upsert_response)
 
@@ -124,10 +163,12 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
             except WaiterError:
                 pass  # a failed execution: reported below from its steps
             status = execution.describe()["PipelineExecutionStatus"]
-        print(f"\n#####Execution completed. Execution step details:")
+        print("\n#####Execution completed. Execution step details:")
         steps = _print_steps(execution)
         if args.local:
-            print(f"\nStep logs: {local_config.home() / 'executions' / execution.arn.rsplit('/', 1)[-1]}")
+            print(
+                f"\nStep logs: {local_config.home() / 'executions' / execution.arn.rsplit('/', 1)[-1]}"
+            )
         print(f"\nExecution status: {status}")
         if status != "Succeeded":
             print(_failure_summary(execution, steps), file=sys.stderr)

@@ -3,6 +3,7 @@
 Pipeline modules call these helpers so that one ``get_pipeline`` serves both targets: the
 local target is chosen by ``--local`` on the CLIs (or ``PIPELINES_TARGET=local``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,7 +82,7 @@ def resolve_role(role: Optional[str], session) -> str:
         return sagemaker.session.get_execution_role(session)
     raise MissingRoleError(
         "no IAM role for the pipeline's jobs: pass role='arn:aws:iam::<account>:role/<name>' "
-        "to get_pipeline (CLI: --kwargs '{\"role\": \"arn:...\"}'), or set "
+        'to get_pipeline (CLI: --kwargs \'{"role": "arn:..."}\'), or set '
         "SAGEMAKER_PIPELINE_ROLE_ARN; or run on the local target with --local"
     )
 

@@ -1,4 +1,5 @@
 """Shared test helpers: paths of the real data and a way to run the CLIs in a child process."""
+
 import os
 import socket
 import subprocess
@@ -18,10 +19,16 @@ def run_cli(args, env=None, cwd=None, no_network=False, timeout=300):
     child_env.update(env or {})
     if no_network:
         # sitecustomize in this folder makes any non-loopback connection attempt fail loudly
-        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NO_NETWORK_DIR), child_env.get("PYTHONPATH")]))
+        child_env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(NO_NETWORK_DIR), child_env.get("PYTHONPATH")])
+        )
     return subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, env=child_env,
-        cwd=cwd or ROOT, timeout=timeout,
+        [sys.executable, "-m", *args],
+        capture_output=True,
+        text=True,
+        env=child_env,
+        cwd=cwd or ROOT,
+        timeout=timeout,
     )
 
 

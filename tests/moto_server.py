@@ -4,6 +4,7 @@ moto 5 serves the pipeline and model-package APIs but has no ListPipelineExecuti
 only ever reports Succeeded. The server runs in this process, so tests can extend it: steps
 are listed from the execution's definition, and executions can be made to fail.
 """
+
 import json
 import urllib.request
 from datetime import datetime, timezone
@@ -19,10 +20,20 @@ FAIL_NEXT = {"reason": None}
 def _list_pipeline_execution_steps(self):
     arn = self._get_param("PipelineExecutionArn")
     execution = self.sagemaker_backend.describe_pipeline_execution(arn)
-    definition = json.loads(self.sagemaker_backend.describe_pipeline_definition_for_execution(arn)["PipelineDefinition"])
+    definition = json.loads(
+        self.sagemaker_backend.describe_pipeline_definition_for_execution(arn)["PipelineDefinition"]
+    )
     now = datetime.now(timezone.utc)
-    steps = [{"StepName": s["Name"], "StepStatus": "Succeeded", "StartTime": now, "EndTime": now, "Metadata": {}}
-             for s in definition["Steps"]]
+    steps = [
+        {
+            "StepName": s["Name"],
+            "StepStatus": "Succeeded",
+            "StartTime": now,
+            "EndTime": now,
+            "Metadata": {},
+        }
+        for s in definition["Steps"]
+    ]
     if execution["PipelineExecutionStatus"] == "Failed" and steps:
         steps[-1].update(StepStatus="Failed", FailureReason=FAIL_NEXT["reason"] or "failed")
     return ActionResult({"PipelineExecutionSteps": list(reversed(steps))})
@@ -54,7 +65,9 @@ class MotoServer:
         sm_models.FakePipelineExecution.__init__ = _init
         self.server.start()
         # backends live in this process and outlast a server: start every test from nothing
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")).read()
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        ).read()
         return self
 
     def __exit__(self, *exc):

@@ -1,4 +1,5 @@
 """The abalone pipeline's definition: the template's steps and parameters, deterministic, offline."""
+
 import hashlib
 import json
 import shutil
@@ -15,7 +16,9 @@ MODULE = "pipelines.abalone.pipeline"
 
 @pytest.fixture(scope="module")
 def definition():
-    result = run_cli(["pipelines.get_pipeline_definition", "-n", MODULE, "--local"], no_network=True)
+    result = run_cli(
+        ["pipelines.get_pipeline_definition", "-n", MODULE, "--local"], no_network=True
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -37,7 +40,10 @@ def test_all_parameters_are_declared_with_their_defaults(definition):
         "ProcessingInstanceType": ("String", "ml.m5.xlarge"),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
-        "InputDataUrl": ("String", "s3://sagemaker-servicecatalog-seedcode-us-east-1/dataset/abalone-dataset.csv"),
+        "InputDataUrl": (
+            "String",
+            "s3://sagemaker-servicecatalog-seedcode-us-east-1/dataset/abalone-dataset.csv",
+        ),
         "MseThreshold": ("Float", 6.0),
     }
 
@@ -68,10 +74,21 @@ def test_steps_types_and_order(definition):
 def test_preprocess_step(definition):
     args = _steps(definition)["PreprocessAbaloneData"]["Arguments"]
     assert "sagemaker-scikit-learn" in args["AppSpecification"]["ImageUri"]
-    assert args["AppSpecification"]["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/preprocess.py"]
-    assert args["AppSpecification"]["ContainerArguments"] == ["--input-data", {"Get": "Parameters.InputDataUrl"}]
-    outputs = {o["OutputName"]: o["S3Output"]["LocalPath"] for o in args["ProcessingOutputConfig"]["Outputs"]}
-    assert outputs == {name: f"/opt/ml/processing/{name}" for name in ("train", "validation", "test")}
+    assert args["AppSpecification"]["ContainerEntrypoint"] == [
+        "python3",
+        "/opt/ml/processing/input/code/preprocess.py",
+    ]
+    assert args["AppSpecification"]["ContainerArguments"] == [
+        "--input-data",
+        {"Get": "Parameters.InputDataUrl"},
+    ]
+    outputs = {
+        o["OutputName"]: o["S3Output"]["LocalPath"]
+        for o in args["ProcessingOutputConfig"]["Outputs"]
+    }
+    assert outputs == {
+        name: f"/opt/ml/processing/{name}" for name in ("train", "validation", "test")
+    }
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
     assert inputs["input-1"]["S3Uri"] == {"Get": "Parameters.InputDataUrl"}
 
@@ -80,10 +97,18 @@ def test_training_step(definition):
     args = _steps(definition)["TrainAbaloneModel"]["Arguments"]
     assert "sagemaker-xgboost" in args["AlgorithmSpecification"]["TrainingImage"]
     assert args["HyperParameters"] == {
-        "objective": "reg:squarederror", "num_round": "50", "max_depth": "5", "eta": "0.2",
-        "gamma": "4", "min_child_weight": "6", "subsample": "0.7",
+        "objective": "reg:squarederror",
+        "num_round": "50",
+        "max_depth": "5",
+        "eta": "0.2",
+        "gamma": "4",
+        "min_child_weight": "6",
+        "subsample": "0.7",
     }
-    assert args["OutputDataConfig"]["S3OutputPath"] == "s3://sagemaker-us-east-1-000000000000/Abalone/AbaloneTrain"
+    assert (
+        args["OutputDataConfig"]["S3OutputPath"]
+        == "s3://sagemaker-us-east-1-000000000000/Abalone/AbaloneTrain"
+    )
     channels = {c["ChannelName"]: c for c in args["InputDataConfig"]}
     assert set(channels) == {"train", "validation"}
     assert all(c["ContentType"] == "text/csv" for c in channels.values())
@@ -95,10 +120,19 @@ def test_training_step(definition):
 def test_evaluation_step_and_property_file(definition):
     step = _steps(definition)["EvaluateAbaloneModel"]
     assert step["PropertyFiles"] == [
-        {"PropertyFileName": "AbaloneEvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
+        {
+            "PropertyFileName": "AbaloneEvaluationReport",
+            "OutputName": "evaluation",
+            "FilePath": "evaluation.json",
+        }
     ]
-    inputs = {i["S3Input"]["LocalPath"]: i["S3Input"]["S3Uri"] for i in step["Arguments"]["ProcessingInputs"]}
-    assert inputs["/opt/ml/processing/model"] == {"Get": "Steps.TrainAbaloneModel.ModelArtifacts.S3ModelArtifacts"}
+    inputs = {
+        i["S3Input"]["LocalPath"]: i["S3Input"]["S3Uri"]
+        for i in step["Arguments"]["ProcessingInputs"]
+    }
+    assert inputs["/opt/ml/processing/model"] == {
+        "Get": "Steps.TrainAbaloneModel.ModelArtifacts.S3ModelArtifacts"
+    }
     assert step["Arguments"]["AppSpecification"]["ContainerEntrypoint"][0] == "python3"
 
 
@@ -110,7 +144,9 @@ def test_condition_compares_mse_with_threshold_parameter(definition):
 
 
 def test_fail_step_message_names_mse_and_threshold(definition):
-    message = _steps(definition)["AbaloneMSEAboveThreshold"]["Arguments"]["ErrorMessage"]["Std:Join"]
+    message = _steps(definition)["AbaloneMSEAboveThreshold"]["Arguments"]["ErrorMessage"][
+        "Std:Join"
+    ]
     values = message["Values"]
     assert any(isinstance(v, dict) and "Std:JsonGet" in v for v in values)
     assert {"Get": "Parameters.MseThreshold"} in values
@@ -154,11 +190,14 @@ def test_same_bytes_from_two_checkout_folders(tmp_path, definition):
     copies = []
     for name in ("one", "two-with-a-longer-name"):
         folder = tmp_path / name
-        shutil.copytree(ROOT / "pipelines", folder / "pipelines", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "pipelines", folder / "pipelines", ignore=shutil.ignore_patterns("__pycache__")
+        )
         out = tmp_path / f"{name}.json"
         result = run_cli(
             ["pipelines.get_pipeline_definition", "-n", MODULE, "--local", "-f", str(out)],
-            env={"PYTHONPATH": str(folder)}, cwd=folder,
+            env={"PYTHONPATH": str(folder)},
+            cwd=folder,
         )
         assert result.returncode == 0, result.stderr
         copies.append(out.read_bytes())
@@ -169,14 +208,24 @@ def test_same_bytes_from_two_checkout_folders(tmp_path, definition):
 def test_definition_fails_the_published_schema_only_on_its_known_gaps(definition):
     schema = json.loads((SHARED / "schema" / "pipeline-definition.schema.json").read_text())
     known_gaps = {
-        "PipelineExperimentConfig", "AppManaged", "PropertyFiles", "ProfilerConfig",
-        "ProfilerRuleConfigurations", "Std:JsonGet", "ModelApprovalStatus", "Environment",
+        "PipelineExperimentConfig",
+        "AppManaged",
+        "PropertyFiles",
+        "ProfilerConfig",
+        "ProfilerRuleConfigurations",
+        "Std:JsonGet",
+        "ModelApprovalStatus",
+        "Environment",
         "SkipModelValidation",
     }
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(definition))
     unexplained = []
     for error in errors:
-        text = json.dumps(list(error.absolute_path)) + error.message + json.dumps(error.instance, default=str)[:2000]
+        text = (
+            json.dumps(list(error.absolute_path))
+            + error.message
+            + json.dumps(error.instance, default=str)[:2000]
+        )
         if not any(gap in text for gap in known_gaps):
             unexplained.append(f"{list(error.absolute_path)}: {error.message[:200]}")
     assert unexplained == []

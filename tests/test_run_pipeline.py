@@ -1,4 +1,5 @@
 """run-pipeline against the SageMaker API, served by moto on 127.0.0.1."""
+
 import json
 
 import boto3
@@ -18,10 +19,27 @@ def aws(moto_server, tmp_path):
 
 
 def run_pipeline(aws, *extra, kwargs=None):
-    kwargs = kwargs or {"region": "us-east-1", "role": ROLE, "default_bucket": BUCKET, "pipeline_name": "ci-abalone"}
+    kwargs = kwargs or {
+        "region": "us-east-1",
+        "role": ROLE,
+        "default_bucket": BUCKET,
+        "pipeline_name": "ci-abalone",
+    }
     env = {k: v for k, v in aws.items() if not k.startswith("_")}
-    return run_cli(["pipelines.run_pipeline", "-n", "pipelines.abalone.pipeline", "--role-arn", ROLE,
-                    "--kwargs", json.dumps(kwargs), *extra], env=env, no_network=True)
+    return run_cli(
+        [
+            "pipelines.run_pipeline",
+            "-n",
+            "pipelines.abalone.pipeline",
+            "--role-arn",
+            ROLE,
+            "--kwargs",
+            json.dumps(kwargs),
+            *extra,
+        ],
+        env=env,
+        no_network=True,
+    )
 
 
 def test_creates_starts_waits_and_lists_steps(aws):
@@ -47,31 +65,47 @@ def test_creates_starts_waits_and_lists_steps(aws):
 def test_second_run_updates_and_merges_tags(aws):
     first = run_pipeline(aws, "--tags", '[{"Key": "team", "Value": "ml"}]')
     assert first.returncode == 0, first.stderr
-    second = run_pipeline(aws, "--tags", "[{'Key': 'stage', 'Value': 'dev'}]", "--description", "updated")
+    second = run_pipeline(
+        aws, "--tags", "[{'Key': 'stage', 'Value': 'dev'}]", "--description", "updated"
+    )
     assert second.returncode == 0, second.stderr
     sm = boto3.client("sagemaker", region_name="us-east-1")
     arn = sm.describe_pipeline(PipelineName="ci-abalone")["PipelineArn"]
     tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
     assert tags["team"] == "ml" and tags["stage"] == "dev"
     assert sm.describe_pipeline(PipelineName="ci-abalone")["PipelineDescription"] == "updated"
-    assert len(sm.list_pipeline_executions(PipelineName="ci-abalone")["PipelineExecutionSummaries"]) == 2
+    assert (
+        len(sm.list_pipeline_executions(PipelineName="ci-abalone")["PipelineExecutionSummaries"])
+        == 2
+    )
 
 
 def test_parameters_are_passed_to_the_execution(aws):
-    result = run_pipeline(aws, "--parameters", '{"ModelApprovalStatus": "Approved", "MseThreshold": 5.5}')
+    result = run_pipeline(
+        aws, "--parameters", '{"ModelApprovalStatus": "Approved", "MseThreshold": 5.5}'
+    )
     assert result.returncode == 0, result.stderr
     sm = boto3.client("sagemaker", region_name="us-east-1")
-    (summary,) = sm.list_pipeline_executions(PipelineName="ci-abalone")["PipelineExecutionSummaries"]
-    params = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=summary["PipelineExecutionArn"])
+    (summary,) = sm.list_pipeline_executions(PipelineName="ci-abalone")[
+        "PipelineExecutionSummaries"
+    ]
+    params = sm.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=summary["PipelineExecutionArn"]
+    )
     assert {p["Name"]: p["Value"] for p in params["PipelineParameters"]} == {
-        "ModelApprovalStatus": "Approved", "MseThreshold": "5.5"}
+        "ModelApprovalStatus": "Approved",
+        "MseThreshold": "5.5",
+    }
 
 
 def test_a_failed_execution_exits_1_naming_the_step(aws):
     FAIL_NEXT["reason"] = "AlgorithmError: training diverged"
     result = run_pipeline(aws)
     assert result.returncode == 1
-    assert "Execution failed at step CheckMSEAbaloneEvaluation: AlgorithmError: training diverged" in result.stderr
+    assert (
+        "Execution failed at step CheckMSEAbaloneEvaluation: AlgorithmError: training diverged"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -85,7 +119,9 @@ def test_an_endpoint_without_list_steps_still_completes(aws):
 
 
 def test_the_classic_project_arn_mismatch_is_one_line(aws):
-    result = run_pipeline(aws, kwargs={"region": "us-east-1", "role": ROLE, "sagemaker_project_arn": "arn:x"})
+    result = run_pipeline(
+        aws, kwargs={"region": "us-east-1", "role": ROLE, "sagemaker_project_arn": "arn:x"}
+    )
     assert result.returncode == 2
     assert "takes no argument 'sagemaker_project_arn'" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

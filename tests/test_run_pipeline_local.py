@@ -1,4 +1,5 @@
 """run-pipeline --local: the abalone pipeline end to end on this machine, on the real data."""
+
 import io
 import json
 import sqlite3
@@ -12,17 +13,32 @@ MODULE = "pipelines.abalone.pipeline"
 
 
 def run_local(*extra, env=None):
-    return run_cli(["pipelines.run_pipeline", "-n", MODULE, "--local", *extra], env=env, no_network=True)
+    return run_cli(
+        ["pipelines.run_pipeline", "-n", MODULE, "--local", *extra], env=env, no_network=True
+    )
 
 
 def artifacts(home, stdout):
     """(execution id, MSE report, model.tar.gz bytes) of the run printed in ``stdout``."""
-    arn = next(line.split(": ", 1)[1] for line in stdout.splitlines() if "PipelineExecutionArn:" in line)
+    arn = next(
+        line.split(": ", 1)[1] for line in stdout.splitlines() if "PipelineExecutionArn:" in line
+    )
     execution_id = arn.rsplit("/", 1)[-1]
     bucket = home / "s3" / "sagemaker-us-east-1-000000000000"
-    report = json.loads((bucket / "AbalonePipeline" / execution_id / "EvaluateAbaloneModel" / "output" /
-                         "evaluation" / "evaluation.json").read_text())
-    (model,) = (bucket / "Abalone" / "AbaloneTrain").glob(f"pipelines-{execution_id}-*/output/model.tar.gz")
+    report = json.loads(
+        (
+            bucket
+            / "AbalonePipeline"
+            / execution_id
+            / "EvaluateAbaloneModel"
+            / "output"
+            / "evaluation"
+            / "evaluation.json"
+        ).read_text()
+    )
+    (model,) = (bucket / "Abalone" / "AbaloneTrain").glob(
+        f"pipelines-{execution_id}-*/output/model.tar.gz"
+    )
     return execution_id, report, model.read_bytes()
 
 
@@ -30,8 +46,13 @@ def artifacts(home, stdout):
 def first_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     # module-scoped: runs before the per-test environment, so it states its own
-    result = run_local(env={"PIPELINES_LOCAL_HOME": str(home), "ABALONE_DATA": str(ABALONE_CSV),
-                            "AWS_EC2_METADATA_DISABLED": "true"})
+    result = run_local(
+        env={
+            "PIPELINES_LOCAL_HOME": str(home),
+            "ABALONE_DATA": str(ABALONE_CSV),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     return home, result
 
 
@@ -39,20 +60,29 @@ def test_runs_end_to_end_and_registers_a_version(first_run):
     home, result = first_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    for section in ("###### Creating/updating a SageMaker Pipeline with the following definition:",
-                    "###### Created/Updated SageMaker Pipeline: Response received:",
-                    "###### Execution started with PipelineExecutionArn: arn:aws:sagemaker:us-east-1:000000000000:pipeline/abalonepipeline/execution/",
-                    "Waiting for the execution to finish...",
-                    "#####Execution completed. Execution step details:",
-                    "Execution status: Succeeded"):
+    for section in (
+        "###### Creating/updating a SageMaker Pipeline with the following definition:",
+        "###### Created/Updated SageMaker Pipeline: Response received:",
+        "###### Execution started with PipelineExecutionArn: "
+        "arn:aws:sagemaker:us-east-1:000000000000:pipeline/abalonepipeline/execution/",
+        "Waiting for the execution to finish...",
+        "#####Execution completed. Execution step details:",
+        "Execution status: Succeeded",
+    ):
         assert section in out
     steps_json = out.split("Execution step details:\n", 1)[1].split("\n\nStep logs:", 1)[0]
     steps = json.loads(steps_json)
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [
-        ("RegisterAbaloneModel-RegisterModel", "Succeeded"), ("CheckMSEAbaloneEvaluation", "Succeeded"),
-        ("EvaluateAbaloneModel", "Succeeded"), ("TrainAbaloneModel", "Succeeded"), ("PreprocessAbaloneData", "Succeeded")]
+        ("RegisterAbaloneModel-RegisterModel", "Succeeded"),
+        ("CheckMSEAbaloneEvaluation", "Succeeded"),
+        ("EvaluateAbaloneModel", "Succeeded"),
+        ("TrainAbaloneModel", "Succeeded"),
+        ("PreprocessAbaloneData", "Succeeded"),
+    ]
     with sqlite3.connect(home / "state.sqlite") as db:
-        rows = db.execute("SELECT group_name, version, approval_status FROM model_packages").fetchall()
+        rows = db.execute(
+            "SELECT group_name, version, approval_status FROM model_packages"
+        ).fetchall()
     assert rows == [("AbalonePackageGroup", 1, "PendingManualApproval")]
     _, report, model = artifacts(home, out)
     assert 3.5 < report["regression_metrics"]["mse"]["value"] < 6.0
@@ -77,11 +107,15 @@ def test_a_second_run_is_reproducible(first_run):
 def test_threshold_override_fails_with_the_fail_steps_message(local_home):
     result = run_local("--parameters", '{"MseThreshold": 3.5, "ModelApprovalStatus": "Approved"}')
     assert result.returncode == 1
-    assert "Execution failed at step AbaloneMSEAboveThreshold: Execution failed: the model's MSE" in result.stderr
+    assert (
+        "Execution failed at step AbaloneMSEAboveThreshold: Execution failed: the model's MSE"
+        in result.stderr
+    )
     assert "is above the threshold 3.5" in result.stderr
     assert "Execution status: Failed" in result.stdout
-    assert not (local_home / "state.sqlite").exists() or sqlite3.connect(local_home / "state.sqlite").execute(
-        "SELECT count(*) FROM model_packages").fetchone() == (0,)
+    assert not (local_home / "state.sqlite").exists() or sqlite3.connect(
+        local_home / "state.sqlite"
+    ).execute("SELECT count(*) FROM model_packages").fetchone() == (0,)
     _, report, _ = artifacts(local_home, result.stdout)  # what was made is kept
     assert report["regression_metrics"]["mse"]["value"] > 3.5
 
@@ -98,7 +132,8 @@ def test_a_bad_parameter_is_one_line_exit_2(local_home):
     result = run_local("--parameters", '{"MseThreshold": "high"}')
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "run-pipeline: error: --parameters: parameter 'MseThreshold' is Float; 'high' is not a valid Float value"]
+        "run-pipeline: error: --parameters: parameter 'MseThreshold' is Float; 'high' is not a valid Float value"
+    ]
     unknown = run_local("--parameters", '{"Threshold": 1}')
     assert unknown.returncode == 2 and "unknown parameter(s) Threshold" in unknown.stderr
 
@@ -106,5 +141,8 @@ def test_a_bad_parameter_is_one_line_exit_2(local_home):
 def test_offline_without_the_data_set_says_how_to_supply_it(local_home):
     result = run_local(env={"ABALONE_DATA": ""})
     assert result.returncode == 1
-    assert "Execution failed at step PreprocessAbaloneData: ClientError: cannot download abalone-dataset.csv" in result.stderr
+    assert (
+        "Execution failed at step PreprocessAbaloneData: ClientError: cannot download abalone-dataset.csv"
+        in result.stderr
+    )
     assert "ABALONE_DATA=/path/to/abalone-dataset.csv" in result.stderr

@@ -1,15 +1,33 @@
 """Parsing of the CLIs' dict and list flags, and loading of pipeline modules."""
+
 import pytest
 
-from pipelines._utils import UsageError, convert_struct, get_pipeline_driver, parse_kwargs, parse_tags
+from pipelines._utils import (
+    UsageError,
+    convert_struct,
+    get_pipeline_driver,
+    parse_kwargs,
+    parse_tags,
+)
 
 
-@pytest.mark.parametrize("text,expected", [
-    (None, {}), ("", {}), ("  ", {}),
-    ('{"region": "us-east-1", "flag": true, "none": null}', {"region": "us-east-1", "flag": True, "none": None}),
-    ("{'region': 'us-east-1', 'flag': True, 'none': None}", {"region": "us-east-1", "flag": True, "none": None}),
-    ('[{"Key": "a", "Value": "b"}]', [{"Key": "a", "Value": "b"}]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (None, {}),
+        ("", {}),
+        ("  ", {}),
+        (
+            '{"region": "us-east-1", "flag": true, "none": null}',
+            {"region": "us-east-1", "flag": True, "none": None},
+        ),
+        (
+            "{'region': 'us-east-1', 'flag': True, 'none': None}",
+            {"region": "us-east-1", "flag": True, "none": None},
+        ),
+        ('[{"Key": "a", "Value": "b"}]', [{"Key": "a", "Value": "b"}]),
+    ],
+)
 def test_json_and_python_literals(text, expected):
     assert convert_struct(text) == expected
 
@@ -30,7 +48,9 @@ def test_tags_shape_is_checked():
     assert parse_tags(None) == []
     with pytest.raises(UsageError, match="--tags: expected a list"):
         parse_tags('{"Key": "k"}')
-    with pytest.raises(UsageError, match="--tags: item 0 must be a dict with exactly the keys Key and Value"):
+    with pytest.raises(
+        UsageError, match="--tags: item 0 must be a dict with exactly the keys Key and Value"
+    ):
         parse_tags('[{"Name": "k", "Value": "v"}]')
     with pytest.raises(UsageError, match="Key and Value must be strings"):
         parse_tags('[{"Key": "k", "Value": 1}]')
@@ -45,6 +65,8 @@ def test_unknown_module_and_module_without_get_pipeline():
 
 def test_unexpected_and_missing_keyword_arguments():
     with pytest.raises(UsageError, match="takes no argument 'sagemaker_project_arn'"):
-        get_pipeline_driver("pipelines.abalone.pipeline", {"region": "us-east-1", "sagemaker_project_arn": "x"})
+        get_pipeline_driver(
+            "pipelines.abalone.pipeline", {"region": "us-east-1", "sagemaker_project_arn": "x"}
+        )
     with pytest.raises(UsageError, match="needs 'region'"):
         get_pipeline_driver("pipelines.abalone.pipeline", {})

@@ -4,6 +4,7 @@ Runs as a SageMaker Processing script in the XGBoost image: reads the model arti
 /opt/ml/processing/model and the test split from /opt/ml/processing/test, and writes
 /opt/ml/processing/evaluation/evaluation.json.
 """
+
 import json
 import logging
 import os
@@ -57,7 +58,10 @@ def main():
     output_dir = f"{BASE_DIR}/evaluation"
     pathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)
 
-    logger.info("Writing out evaluation report with mse: %f", report_dict["regression_metrics"]["mse"]["value"])
+    logger.info(
+        "Writing out evaluation report with mse: %f",
+        report_dict["regression_metrics"]["mse"]["value"],
+    )
     evaluation_path = os.path.join(output_dir, "evaluation.json")
     with open(evaluation_path, "w") as f:
         f.write(json.dumps(report_dict))

@@ -9,6 +9,7 @@
 Implements a get_pipeline(**kwargs) method. The same pipeline runs on SageMaker and, with
 ``--local`` (or ``PIPELINES_TARGET=local``), on the local target.
 """
+
 import os
 
 import sagemaker
@@ -279,7 +280,12 @@ def get_pipeline(
         name="AbaloneMSEAboveThreshold",
         error_message=Join(
             on=" ",
-            values=["Execution failed: the model's MSE", mse, "is above the threshold", mse_threshold],
+            values=[
+                "Execution failed: the model's MSE",
+                mse,
+                "is above the threshold",
+                mse_threshold,
+            ],
         ),
     )
 

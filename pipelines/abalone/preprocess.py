@@ -3,6 +3,7 @@
 Runs as a SageMaker Processing script: reads the raw CSV from /opt/ml/processing/input, writes
 train/validation/test splits (label first, no header) to /opt/ml/processing/{train,validation,test}.
 """
+
 import argparse
 import glob
 import logging

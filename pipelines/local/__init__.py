@@ -5,6 +5,7 @@ Layout, in the order data flows: ``definition`` (JSON -> plan), ``expressions`` 
 inside a step's process), ``store`` (S3 as folders), ``registry`` and ``executions`` (SQLite
 state), ``client`` (the SageMaker API over them) and ``session`` (the SDK's entry point).
 """
+
 from pipelines.local.config import enable, enabled
 
 __all__ = ["enable", "enabled"]

@@ -1,4 +1,5 @@
 """Model artifacts packed as SageMaker packs them, but byte-reproducible."""
+
 from __future__ import annotations
 
 import gzip

@@ -3,6 +3,7 @@
 One backend per state folder and process, shared by every client on it, so an execution
 started by one client can be stopped through another.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,22 +55,45 @@ class LocalBackend:
         self.store = ObjectStore(self.home / "s3")
         self.history = ExecutionStore(self.home / "state.sqlite")
         self.registry = ModelRegistry(self.home / "state.sqlite", region, account)
-        self.services = Services(self.store, self.registry, DataSources(self.store, self.home / "datasets"))
+        self.services = Services(
+            self.store, self.registry, DataSources(self.store, self.home / "datasets")
+        )
         self.threads: dict[str, threading.Thread] = {}
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"
 
     # pipelines
-    def put_pipeline(self, name: str, definition: str, role_arn: str, *, create: bool,
-                     display_name: Optional[str] = None, description: Optional[str] = None,
-                     parallelism: Optional[dict] = None, tags: Optional[list] = None) -> str:
+    def put_pipeline(
+        self,
+        name: str,
+        definition: str,
+        role_arn: str,
+        *,
+        create: bool,
+        display_name: Optional[str] = None,
+        description: Optional[str] = None,
+        parallelism: Optional[dict] = None,
+        tags: Optional[list] = None,
+    ) -> str:
         compile_plan(definition)  # refuse what cannot run before storing it
         arn = self.arn("pipeline", name)
-        if not self.history.upsert_pipeline(name, arn, definition, role_arn, display_name, description,
-                                            parallelism, tags or [], create):
+        if not self.history.upsert_pipeline(
+            name,
+            arn,
+            definition,
+            role_arn,
+            display_name,
+            description,
+            parallelism,
+            tags or [],
+            create,
+        ):
             if create:
-                raise Conflict(f"Pipeline names must be unique within an AWS account and region. Pipeline with name ({name}) already exists.")
+                raise Conflict(
+                    "Pipeline names must be unique within an AWS account and region. "
+                    f"Pipeline with name ({name}) already exists."
+                )
             raise NotFound(f"Pipeline '{arn}' does not exist.")
         return arn
 
@@ -80,27 +104,55 @@ class LocalBackend:
         return record
 
     # executions
-    def start_execution(self, pipeline_name: str, overrides: dict[str, Any], display_name: Optional[str],
-                        description: Optional[str], max_parallel: Optional[int] = None) -> str:
+    def start_execution(
+        self,
+        pipeline_name: str,
+        overrides: dict[str, Any],
+        display_name: Optional[str],
+        description: Optional[str],
+        max_parallel: Optional[int] = None,
+    ) -> str:
         pipeline = self.pipeline(pipeline_name)
         plan = compile_plan(pipeline["definition"])
         parameters = resolve(plan.parameters, overrides)
         execution_id = _execution_id()
         arn = f"{pipeline['arn']}/execution/{execution_id}"
         self.history.create_execution(
-            arn, execution_id, pipeline["name"],
+            arn,
+            execution_id,
+            pipeline["name"],
             [{"Name": k, "Value": str(v)} for k, v in parameters.items()],
-            pipeline["definition"], display_name, description,
+            pipeline["definition"],
+            display_name,
+            description,
         )
         info = ExecutionInfo(
-            arn=arn, id=execution_id, pipeline_name=pipeline["name"], pipeline_arn=pipeline["arn"],
-            region=self.region, account=self.account, parameters=parameters, started=now(),
+            arn=arn,
+            id=execution_id,
+            pipeline_name=pipeline["name"],
+            pipeline_arn=pipeline["arn"],
+            region=self.region,
+            account=self.account,
+            parameters=parameters,
+            started=now(),
             display_name=display_name or "",
         )
-        parallel = max_parallel or int(os.environ.get("PIPELINES_LOCAL_PARALLELISM", 0) or 0) or min(4, os.cpu_count() or 1)
-        engine = Engine(plan, info, self.services, self.history,
-                        self.home / "executions" / execution_id, max_parallel=parallel)
-        thread = threading.Thread(target=self._run, args=(engine,), name=f"execution-{execution_id}")
+        parallel = (
+            max_parallel
+            or int(os.environ.get("PIPELINES_LOCAL_PARALLELISM", 0) or 0)
+            or min(4, os.cpu_count() or 1)
+        )
+        engine = Engine(
+            plan,
+            info,
+            self.services,
+            self.history,
+            self.home / "executions" / execution_id,
+            max_parallel=parallel,
+        )
+        thread = threading.Thread(
+            target=self._run, args=(engine,), name=f"execution-{execution_id}"
+        )
         self.threads[arn] = thread
         thread.start()
         return arn
@@ -121,7 +173,9 @@ class LocalBackend:
     def stop_execution(self, arn: str) -> None:
         record = self.execution(arn)
         if record["status"] not in ("Executing", "Stopping"):
-            raise Conflict(f"Pipeline execution '{arn}' is {record['status']} and cannot be stopped.")
+            raise Conflict(
+                f"Pipeline execution '{arn}' is {record['status']} and cannot be stopped."
+            )
         self.history.request_stop(arn)
 
     def wait(self, arn: str, timeout: Optional[float] = None) -> None:

@@ -4,6 +4,7 @@ The response layer over ``backend`` (as moto splits the wire from the state): re
 validated against botocore's own model of the SageMaker API, errors are botocore
 ``ClientError``s with SageMaker's codes, so code written against boto3 runs unchanged.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,14 +26,17 @@ from pipelines.local.store import StoreError
 
 def _client_error(operation: str, code: str, message: str, status: int = 400) -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": message},
-         "ResponseMetadata": {"HTTPStatusCode": status}},
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
         operation,
     )
 
 
 def _operation(name: str) -> Callable:
     """Validate the request as botocore would, then map backend errors to ClientErrors."""
+
     def decorate(func: Callable) -> Callable:
         def method(self, **kwargs):
             self._validate(name, kwargs)
@@ -62,7 +66,10 @@ class LocalSageMakerClient:
         # A real (never used) botocore client lends its service model, which the SDK's
         # waiters and our request validation read.
         self._botocore = botocore.session.Session().create_client(
-            "sagemaker", region_name=region, aws_access_key_id="local", aws_secret_access_key="local"
+            "sagemaker",
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
         )
         self.meta = self._botocore.meta
         self._validator = ParamValidator()
@@ -90,17 +97,26 @@ class LocalSageMakerClient:
     @_operation("CreatePipeline")
     def create_pipeline(self, **kwargs) -> dict:
         arn = self.backend.put_pipeline(
-            kwargs["PipelineName"], self._definition(kwargs), kwargs["RoleArn"], create=True,
-            display_name=kwargs.get("PipelineDisplayName"), description=kwargs.get("PipelineDescription"),
-            parallelism=kwargs.get("ParallelismConfiguration"), tags=kwargs.get("Tags"),
+            kwargs["PipelineName"],
+            self._definition(kwargs),
+            kwargs["RoleArn"],
+            create=True,
+            display_name=kwargs.get("PipelineDisplayName"),
+            description=kwargs.get("PipelineDescription"),
+            parallelism=kwargs.get("ParallelismConfiguration"),
+            tags=kwargs.get("Tags"),
         )
         return {"PipelineArn": arn}
 
     @_operation("UpdatePipeline")
     def update_pipeline(self, **kwargs) -> dict:
         arn = self.backend.put_pipeline(
-            kwargs["PipelineName"], self._definition(kwargs), kwargs.get("RoleArn"), create=False,
-            display_name=kwargs.get("PipelineDisplayName"), description=kwargs.get("PipelineDescription"),
+            kwargs["PipelineName"],
+            self._definition(kwargs),
+            kwargs.get("RoleArn"),
+            create=False,
+            display_name=kwargs.get("PipelineDisplayName"),
+            description=kwargs.get("PipelineDescription"),
             parallelism=kwargs.get("ParallelismConfiguration"),
         )
         return {"PipelineArn": arn}
@@ -129,10 +145,16 @@ class LocalSageMakerClient:
         prefix = kwargs.get("PipelineNamePrefix") or ""
         return {
             "PipelineSummaries": [
-                {"PipelineArn": p["arn"], "PipelineName": p["name"], "PipelineDisplayName": p["display_name"],
-                 "RoleArn": p["role_arn"], "CreationTime": _dt(p["created"]),
-                 "LastModifiedTime": _dt(p["modified"])}
-                for p in self.backend.history.pipelines() if p["name"].startswith(prefix)
+                {
+                    "PipelineArn": p["arn"],
+                    "PipelineName": p["name"],
+                    "PipelineDisplayName": p["display_name"],
+                    "RoleArn": p["role_arn"],
+                    "CreationTime": _dt(p["created"]),
+                    "LastModifiedTime": _dt(p["modified"]),
+                }
+                for p in self.backend.history.pipelines()
+                if p["name"].startswith(prefix)
             ]
         }
 
@@ -156,16 +178,23 @@ class LocalSageMakerClient:
 
     @_operation("DescribeProject")
     def describe_project(self, **kwargs) -> dict:
-        raise NotFound(f"Project {kwargs['ProjectName']} does not exist (the local target has no projects)")
+        raise NotFound(
+            f"Project {kwargs['ProjectName']} does not exist (the local target has no projects)"
+        )
 
     # executions
     @_operation("StartPipelineExecution")
     def start_pipeline_execution(self, **kwargs) -> dict:
         overrides = {p["Name"]: p["Value"] for p in kwargs.get("PipelineParameters") or []}
-        parallelism = (kwargs.get("ParallelismConfiguration") or {}).get("MaxParallelExecutionSteps")
+        parallelism = (kwargs.get("ParallelismConfiguration") or {}).get(
+            "MaxParallelExecutionSteps"
+        )
         arn = self.backend.start_execution(
-            kwargs["PipelineName"], overrides, kwargs.get("PipelineExecutionDisplayName"),
-            kwargs.get("PipelineExecutionDescription"), max_parallel=parallelism,
+            kwargs["PipelineName"],
+            overrides,
+            kwargs.get("PipelineExecutionDisplayName"),
+            kwargs.get("PipelineExecutionDescription"),
+            max_parallel=parallelism,
         )
         return {"PipelineExecutionArn": arn}
 
@@ -178,7 +207,10 @@ class LocalSageMakerClient:
             "PipelineExecutionDisplayName": e["display_name"],
             "PipelineExecutionStatus": e["status"],
             "PipelineExecutionDescription": e["description"] or "",
-            "PipelineExperimentConfig": {"ExperimentName": e["pipeline_name"].lower(), "TrialName": e["id"]},
+            "PipelineExperimentConfig": {
+                "ExperimentName": e["pipeline_name"].lower(),
+                "TrialName": e["id"],
+            },
             "CreationTime": _dt(e["created"]),
             "LastModifiedTime": _dt(e["modified"]),
         }
@@ -190,10 +222,20 @@ class LocalSageMakerClient:
     def list_pipeline_executions(self, **kwargs) -> dict:
         return {
             "PipelineExecutionSummaries": [
-                {"PipelineExecutionArn": e["arn"], "StartTime": _dt(e["created"]),
-                 "PipelineExecutionStatus": e["status"], "PipelineExecutionDisplayName": e["display_name"],
-                 **({"PipelineExecutionFailureReason": e["failure_reason"]} if e["failure_reason"] else {})}
-                for e in self.backend.history.executions(self.backend.pipeline(kwargs["PipelineName"])["name"])
+                {
+                    "PipelineExecutionArn": e["arn"],
+                    "StartTime": _dt(e["created"]),
+                    "PipelineExecutionStatus": e["status"],
+                    "PipelineExecutionDisplayName": e["display_name"],
+                    **(
+                        {"PipelineExecutionFailureReason": e["failure_reason"]}
+                        if e["failure_reason"]
+                        else {}
+                    ),
+                }
+                for e in self.backend.history.executions(
+                    self.backend.pipeline(kwargs["PipelineName"])["name"]
+                )
             ]
         }
 
@@ -230,7 +272,11 @@ class LocalSageMakerClient:
     @_operation("ListModelPackageGroups")
     def list_model_package_groups(self, **kwargs) -> dict:
         prefix = kwargs.get("NameContains") or ""
-        groups = [g for g in self.backend.registry.list_model_package_groups() if prefix in g["ModelPackageGroupName"]]
+        groups = [
+            g
+            for g in self.backend.registry.list_model_package_groups()
+            if prefix in g["ModelPackageGroupName"]
+        ]
         return {"ModelPackageGroupSummaryList": groups}
 
     @_operation("CreateModelPackage")
@@ -249,14 +295,24 @@ class LocalSageMakerClient:
         )
         if kwargs.get("SortOrder") == "Ascending":
             packages = list(reversed(packages))
-        keys = ("ModelPackageName", "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn",
-                "ModelPackageDescription", "CreationTime", "ModelPackageStatus", "ModelApprovalStatus")
+        keys = (
+            "ModelPackageName",
+            "ModelPackageGroupName",
+            "ModelPackageVersion",
+            "ModelPackageArn",
+            "ModelPackageDescription",
+            "CreationTime",
+            "ModelPackageStatus",
+            "ModelApprovalStatus",
+        )
         return {"ModelPackageSummaryList": [{k: p[k] for k in keys if k in p} for p in packages]}
 
     @_operation("UpdateModelPackage")
     def update_model_package(self, **kwargs) -> dict:
         return self.backend.registry.update_model_package(
-            kwargs["ModelPackageArn"], kwargs.get("ModelApprovalStatus"), kwargs.get("ApprovalDescription")
+            kwargs["ModelPackageArn"],
+            kwargs.get("ModelApprovalStatus"),
+            kwargs.get("ApprovalDescription"),
         )
 
 
@@ -267,7 +323,11 @@ def _dt(text: str):
 
 
 def _step_summary(step: StepRecord) -> dict[str, Any]:
-    summary: dict[str, Any] = {"StepName": step.name, "StepStatus": step.status, "AttemptCount": step.attempts}
+    summary: dict[str, Any] = {
+        "StepName": step.name,
+        "StepStatus": step.status,
+        "AttemptCount": step.attempts,
+    }
     if step.display_name:
         summary["StepDisplayName"] = step.display_name
     if step.started:

@@ -1,4 +1,5 @@
 """Where the local target keeps its state, and the fixed identities it runs under."""
+
 from __future__ import annotations
 
 import os

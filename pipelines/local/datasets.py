@@ -3,13 +3,13 @@
 The template's default ``InputDataUrl`` is an S3 object in an AWS-owned bucket. Locally we
 serve the same bytes from their public source (UCI), or from a copy the user names.
 """
+
 from __future__ import annotations
 
 import hashlib
 import io
 import os
 import re
-import shutil
 import tempfile
 import urllib.request
 import zipfile
@@ -38,7 +38,9 @@ class PublicDataset:
 
 ABALONE = PublicDataset(
     name="abalone-dataset.csv",
-    uri_pattern=re.compile(r"s3://sagemaker-servicecatalog-seedcode-[a-z0-9-]+/dataset/abalone-dataset\.csv"),
+    uri_pattern=re.compile(
+        r"s3://sagemaker-servicecatalog-seedcode-[a-z0-9-]+/dataset/abalone-dataset\.csv"
+    ),
     sha256="de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc78449f",
     size=191873,
     url="https://archive.ics.uci.edu/static/public/1/abalone.zip",
@@ -77,7 +79,9 @@ def ensure(dataset: PublicDataset, cache_dir: Path) -> Path:
         if not path.is_file():
             raise DatasetError(f"{dataset.env_var}={supplied}: no such file")
         if _sha256(path) != dataset.sha256:
-            raise DatasetError(f"{dataset.env_var}={supplied}: not the expected {dataset.name} (sha256 differs)")
+            raise DatasetError(
+                f"{dataset.env_var}={supplied}: not the expected {dataset.name} (sha256 differs)"
+            )
         return path
     cached = cache_dir / dataset.name
     if cached.is_file() and _sha256(cached) == dataset.sha256:
@@ -88,10 +92,12 @@ def ensure(dataset: PublicDataset, cache_dir: Path) -> Path:
         raise DatasetError(
             f"cannot download {dataset.name} from {dataset.url} ({err}); offline, download it "
             f"elsewhere and set {dataset.env_var}=/path/to/{dataset.name}, or pass "
-            f"--parameters '{{\"InputDataUrl\": \"/path/to/{dataset.name}\"}}'"
+            f'--parameters \'{{"InputDataUrl": "/path/to/{dataset.name}"}}\''
         ) from None
     if hashlib.sha256(payload).hexdigest() != dataset.sha256:
-        raise DatasetError(f"the download of {dataset.name} from {dataset.url} has an unexpected sha256")
+        raise DatasetError(
+            f"the download of {dataset.name} from {dataset.url} has an unexpected sha256"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:

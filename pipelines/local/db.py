@@ -3,6 +3,7 @@
 Connections are opened per call (cheap) so any thread or process can use the state, and
 writers take the write lock up front (``BEGIN IMMEDIATE``) so read-modify-write is atomic.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -3,6 +3,7 @@
 Everything the local target cannot run is refused here, before any step starts, with the
 name of the step type or function that is missing.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,7 +89,7 @@ def iter_functions(value: Any) -> Iterator[tuple[str, Any]]:
     """Every (function name, argument) in a JSON value, outermost first."""
     if isinstance(value, dict):
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key in FUNCTIONS or key.startswith("Std:"):
                 yield key, arg
         for item in value.values():
@@ -144,7 +145,9 @@ def _flatten_steps(raw_steps: list, branch: Optional[Branch] = None) -> Iterator
 def _check_functions(step: StepSpec, parameters: dict, steps: dict) -> None:
     for func, arg in iter_functions(_step_scope(step)):
         if func not in FUNCTIONS:
-            raise DefinitionError(f"step {step.name!r} uses the function {func!r}, which the local target does not support")
+            raise DefinitionError(
+                f"step {step.name!r} uses the function {func!r}, which the local target does not support"
+            )
         if func == "Get":
             if not isinstance(arg, str):
                 raise DefinitionError(f"step {step.name!r}: Get takes a string, got {arg!r}")
@@ -152,18 +155,25 @@ def _check_functions(step: StepSpec, parameters: dict, steps: dict) -> None:
             if root == "Parameters" and rest not in parameters:
                 raise DefinitionError(f"step {step.name!r} reads an undeclared parameter {rest!r}")
             if root == "Execution" and rest not in EXECUTION_VARIABLES:
-                raise DefinitionError(f"step {step.name!r} reads the execution variable {rest!r}, which the local target does not support")
+                raise DefinitionError(
+                    f"step {step.name!r} reads the execution variable {rest!r}, which the local target does not support"
+                )
             if root == "Steps":
                 ref = STEP_REF.match(arg).group(1)
                 if ref not in steps:
-                    raise DefinitionError(f"step {step.name!r} reads properties of an unknown step {ref!r}")
+                    raise DefinitionError(
+                        f"step {step.name!r} reads properties of an unknown step {ref!r}"
+                    )
             if root not in ("Parameters", "Execution", "Steps"):
                 raise DefinitionError(f"step {step.name!r}: cannot Get {arg!r}")
 
 
 def _step_scope(step: StepSpec) -> dict:
     """What a step itself evaluates: its fields and its own arguments."""
-    return {**{k: v for k, v in step.raw.items() if k != "Arguments"}, "Arguments": own_arguments(step)}
+    return {
+        **{k: v for k, v in step.raw.items() if k != "Arguments"},
+        "Arguments": own_arguments(step),
+    }
 
 
 def own_arguments(step: StepSpec) -> dict:
@@ -222,7 +232,7 @@ def _check_acyclic(steps: dict[str, StepSpec]) -> None:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = trail[trail.index(name):] + [name]
+            cycle = trail[trail.index(name) :] + [name]
             raise DefinitionError(f"the steps form a cycle: {' -> '.join(cycle)}")
         state[name] = 1
         for up in sorted(steps[name].upstream):

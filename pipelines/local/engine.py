@@ -3,6 +3,7 @@
 Independent steps run at once (bounded); a failure lets running steps finish and starts
 nothing new; a stop request ends running steps' processes. Every artifact made stays.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,8 +65,15 @@ class ExecutionInfo:
 
 
 class Engine:
-    def __init__(self, plan: Plan, info: ExecutionInfo, services: Services, history: ExecutionStore,
-                 work_dir: Path, max_parallel: int = DEFAULT_PARALLELISM):
+    def __init__(
+        self,
+        plan: Plan,
+        info: ExecutionInfo,
+        services: Services,
+        history: ExecutionStore,
+        work_dir: Path,
+        max_parallel: int = DEFAULT_PARALLELISM,
+    ):
         self.plan = plan
         self.info = info
         self.services = services
@@ -155,7 +163,9 @@ class Engine:
     def _run_step(self, spec: StepSpec) -> tuple[str, Optional[bool], Optional[str]]:
         """Runs in a worker thread; returns (status, condition outcome, failure reason)."""
         job_dir = self.work_dir / spec.name
-        self.history.step_started(self.info.arn, spec.name, spec.type, spec.display_name, str(job_dir / "logs"))
+        self.history.step_started(
+            self.info.arn, spec.name, spec.type, spec.display_name, str(job_dir / "logs")
+        )
         cache_key = None
         try:
             arguments = evaluate(own_arguments(spec), self.scope)
@@ -164,25 +174,46 @@ class Engine:
             if cached is not None:
                 source, properties, metadata = cached
                 self._publish(spec, properties)
-                self.history.step_finished(self.info.arn, spec.name, "Succeeded", metadata=metadata,
-                                           properties=properties, cache_key=cache_key, cache_source=source)
+                self.history.step_finished(
+                    self.info.arn,
+                    spec.name,
+                    "Succeeded",
+                    metadata=metadata,
+                    properties=properties,
+                    cache_key=cache_key,
+                    cache_source=source,
+                )
                 return "Succeeded", None, None
             ctx = StepContext(
-                step=spec, arguments=arguments, pipeline_name=self.info.pipeline_name,
-                execution_id=self.info.id, execution_arn=self.info.arn, region=self.info.region,
-                account=self.info.account, job_dir=job_dir, store=self.services.store,
-                services=self.services, stop=self.stop,
+                step=spec,
+                arguments=arguments,
+                pipeline_name=self.info.pipeline_name,
+                execution_id=self.info.id,
+                execution_arn=self.info.arn,
+                region=self.info.region,
+                account=self.info.account,
+                job_dir=job_dir,
+                store=self.services.store,
+                services=self.services,
+                stop=self.stop,
             )
             job_dir.mkdir(parents=True, exist_ok=True)
             result: StepOutcome = EXECUTORS[spec.type].run(ctx)
             self._publish(spec, result.properties)
         except ExecutionStopped:
-            self.history.step_finished(self.info.arn, spec.name, "Stopped", failure_reason="Stopped by request")
+            self.history.step_finished(
+                self.info.arn, spec.name, "Stopped", failure_reason="Stopped by request"
+            )
             return "Stopped", None, None
         except StepFailed as err:
             reason = str(err)
-            self.history.step_finished(self.info.arn, spec.name, "Failed", failure_reason=reason,
-                                       metadata=getattr(err, "metadata", None))
+            self.history.step_finished(
+                self.info.arn,
+                spec.name,
+                "Failed",
+                failure_reason=reason,
+                metadata=getattr(err, "metadata", None),
+            )
             return "Failed", None, reason
         except Exception as err:  # an engine fault must fail the step, not hang the execution
             job_dir.mkdir(parents=True, exist_ok=True)
@@ -190,9 +221,14 @@ class Engine:
             reason = f"InternalError: {type(err).__name__}: {err} (details in {job_dir / 'engine-error.log'})"
             self.history.step_finished(self.info.arn, spec.name, "Failed", failure_reason=reason)
             return "Failed", None, reason
-        self.history.step_finished(self.info.arn, spec.name, "Succeeded", metadata=result.metadata,
-                                   properties=result.properties,
-                                   cache_key=cache_key if spec.cache_config.get("Enabled") else None)
+        self.history.step_finished(
+            self.info.arn,
+            spec.name,
+            "Succeeded",
+            metadata=result.metadata,
+            properties=result.properties,
+            cache_key=cache_key if spec.cache_config.get("Enabled") else None,
+        )
         return "Succeeded", result.outcome, None
 
     def _publish(self, spec: StepSpec, properties: dict) -> None:
@@ -203,12 +239,17 @@ class Engine:
             outputs = (properties.get("ProcessingOutputConfig") or {}).get("Outputs") or []
             output = next((o for o in outputs if o.get("OutputName") == pf.get("OutputName")), None)
             if output is None:
-                raise StepFailed(f"ClientError: property file {pf.get('PropertyFileName')!r} names an unknown output {pf.get('OutputName')!r}")
+                raise StepFailed(
+                    f"ClientError: property file {pf.get('PropertyFileName')!r} "
+                    f"names an unknown output {pf.get('OutputName')!r}"
+                )
             uri = f"{output['S3Output']['S3Uri'].rstrip('/')}/{pf.get('FilePath', '').lstrip('/')}"
             try:
                 files[pf["PropertyFileName"]] = json.loads(self.services.store.get_bytes(uri))
             except (StoreError, ValueError) as err:
-                raise StepFailed(f"ClientError: property file {pf['PropertyFileName']!r} at {uri}: {err}") from None
+                raise StepFailed(
+                    f"ClientError: property file {pf['PropertyFileName']!r} at {uri}: {err}"
+                ) from None
         self.scope.property_files[spec.name] = files
         self.scope.step_properties[spec.name] = properties
 
@@ -236,7 +277,6 @@ class Engine:
         expire = parse_duration(spec.cache_config.get("ExpireAfter", ""))
         not_before = now() - expire if expire else None
         return self.history.cached_step(self.info.pipeline_name, spec.name, key, not_before)
-
 
 
 def compile_plan(definition) -> Plan:

@@ -3,6 +3,7 @@
 The backend's records: what was upserted, each execution's status and parameters, and each
 step's status, times, failure, metadata and properties (which later executions' caching reads).
 """
+
 from __future__ import annotations
 
 import json
@@ -110,8 +111,18 @@ class ExecutionStore:
         self.db = Database(db_path, SCHEMA)
 
     # pipelines
-    def upsert_pipeline(self, name: str, arn: str, definition: str, role_arn: str, display_name: Optional[str],
-                        description: Optional[str], parallelism: Optional[dict], tags: list, create: bool) -> bool:
+    def upsert_pipeline(
+        self,
+        name: str,
+        arn: str,
+        definition: str,
+        role_arn: str,
+        display_name: Optional[str],
+        description: Optional[str],
+        parallelism: Optional[dict],
+        tags: list,
+        create: bool,
+    ) -> bool:
         """Create (``create``) or update a pipeline; False when that is not possible."""
         stamp = now().isoformat()
         with self.db.transaction() as conn:
@@ -121,8 +132,18 @@ class ExecutionStore:
                     return False
                 conn.execute(
                     "INSERT INTO pipelines VALUES (?,?,?,?,?,?,?,?,1,?,?)",
-                    (name, arn, definition, role_arn, display_name or name, description,
-                     to_json(parallelism) if parallelism else None, to_json(tags), stamp, stamp),
+                    (
+                        name,
+                        arn,
+                        definition,
+                        role_arn,
+                        display_name or name,
+                        description,
+                        to_json(parallelism) if parallelism else None,
+                        to_json(tags),
+                        stamp,
+                        stamp,
+                    ),
                 )
                 return True
             if not exists:
@@ -131,14 +152,23 @@ class ExecutionStore:
                 "UPDATE pipelines SET definition=?, role_arn=?, display_name=COALESCE(?, display_name), "
                 "description=COALESCE(?, description), parallelism=COALESCE(?, parallelism), "
                 "version=version+1, modified=? WHERE name=?",
-                (definition, role_arn, display_name, description,
-                 to_json(parallelism) if parallelism else None, stamp, name),
+                (
+                    definition,
+                    role_arn,
+                    display_name,
+                    description,
+                    to_json(parallelism) if parallelism else None,
+                    stamp,
+                    name,
+                ),
             )
             return True
 
     def pipeline(self, name_or_arn: str) -> Optional[dict]:
         with self.db.reading() as conn:
-            row = conn.execute("SELECT * FROM pipelines WHERE name=? OR arn=?", (name_or_arn, name_or_arn)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM pipelines WHERE name=? OR arn=?", (name_or_arn, name_or_arn)
+            ).fetchone()
         return dict(row) if row else None
 
     def pipelines(self) -> list[dict]:
@@ -151,18 +181,42 @@ class ExecutionStore:
 
     def set_tags(self, arn: str, tags: list) -> bool:
         with self.db.transaction() as conn:
-            return conn.execute("UPDATE pipelines SET tags=? WHERE arn=?", (to_json(tags), arn)).rowcount > 0
+            return (
+                conn.execute(
+                    "UPDATE pipelines SET tags=? WHERE arn=?", (to_json(tags), arn)
+                ).rowcount
+                > 0
+            )
 
     # executions
-    def create_execution(self, arn: str, execution_id: str, pipeline_name: str, parameters: list,
-                         definition: str, display_name: Optional[str], description: Optional[str]) -> None:
+    def create_execution(
+        self,
+        arn: str,
+        execution_id: str,
+        pipeline_name: str,
+        parameters: list,
+        definition: str,
+        display_name: Optional[str],
+        description: Optional[str],
+    ) -> None:
         stamp = now().isoformat()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO executions (arn, id, pipeline_name, status, display_name, description, parameters,"
                 " definition, pid, created, modified) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (arn, execution_id, pipeline_name, "Executing", display_name or f"execution-{execution_id}",
-                 description, to_json(parameters), definition, os.getpid(), stamp, stamp),
+                (
+                    arn,
+                    execution_id,
+                    pipeline_name,
+                    "Executing",
+                    display_name or f"execution-{execution_id}",
+                    description,
+                    to_json(parameters),
+                    definition,
+                    os.getpid(),
+                    stamp,
+                    stamp,
+                ),
             )
 
     def finish_execution(self, arn: str, status: str, failure_reason: Optional[str] = None) -> None:
@@ -174,14 +228,20 @@ class ExecutionStore:
 
     def request_stop(self, arn: str) -> bool:
         with self.db.transaction() as conn:
-            return conn.execute(
-                "UPDATE executions SET stop_requested=1, status='Stopping', modified=? "
-                "WHERE arn=? AND status='Executing'", (now().isoformat(), arn)
-            ).rowcount > 0
+            return (
+                conn.execute(
+                    "UPDATE executions SET stop_requested=1, status='Stopping', modified=? "
+                    "WHERE arn=? AND status='Executing'",
+                    (now().isoformat(), arn),
+                ).rowcount
+                > 0
+            )
 
     def stop_requested(self, arn: str) -> bool:
         with self.db.reading() as conn:
-            row = conn.execute("SELECT stop_requested FROM executions WHERE arn=?", (arn,)).fetchone()
+            row = conn.execute(
+                "SELECT stop_requested FROM executions WHERE arn=?", (arn,)
+            ).fetchone()
         return bool(row and row[0])
 
     def execution(self, arn: str) -> Optional[dict]:
@@ -199,13 +259,20 @@ class ExecutionStore:
     def executions(self, pipeline_name: str) -> list[dict]:
         with self.db.reading() as conn:
             rows = conn.execute(
-                "SELECT arn FROM executions WHERE pipeline_name=? ORDER BY created DESC", (pipeline_name,)
+                "SELECT arn FROM executions WHERE pipeline_name=? ORDER BY created DESC",
+                (pipeline_name,),
             ).fetchall()
         return [self.execution(r["arn"]) for r in rows]
 
     # steps
-    def step_started(self, execution_arn: str, name: str, type_: str, display_name: Optional[str],
-                     log_dir: Optional[str]) -> None:
+    def step_started(
+        self,
+        execution_arn: str,
+        name: str,
+        type_: str,
+        display_name: Optional[str],
+        log_dir: Optional[str],
+    ) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO steps (execution_arn, name, type, display_name, status, started, attempts, log_dir)"
@@ -214,35 +281,62 @@ class ExecutionStore:
                 (execution_arn, name, type_, display_name, "Executing", now().isoformat(), log_dir),
             )
 
-    def step_finished(self, execution_arn: str, name: str, status: str, *, failure_reason: Optional[str] = None,
-                      metadata: Optional[dict] = None, properties: Optional[dict] = None,
-                      cache_key: Optional[str] = None, cache_source: Optional[str] = None) -> None:
+    def step_finished(
+        self,
+        execution_arn: str,
+        name: str,
+        status: str,
+        *,
+        failure_reason: Optional[str] = None,
+        metadata: Optional[dict] = None,
+        properties: Optional[dict] = None,
+        cache_key: Optional[str] = None,
+        cache_source: Optional[str] = None,
+    ) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE steps SET status=?, ended=?, failure_reason=?, metadata=?, properties=?, cache_key=?,"
                 " cache_source=? WHERE execution_arn=? AND name=?",
-                (status, now().isoformat(), failure_reason, to_json(metadata or {}),
-                 to_json(properties) if properties is not None else None, cache_key, cache_source,
-                 execution_arn, name),
+                (
+                    status,
+                    now().isoformat(),
+                    failure_reason,
+                    to_json(metadata or {}),
+                    to_json(properties) if properties is not None else None,
+                    cache_key,
+                    cache_source,
+                    execution_arn,
+                    name,
+                ),
             )
 
     def steps(self, execution_arn: str) -> list[StepRecord]:
         with self.db.reading() as conn:
             rows = conn.execute(
-                "SELECT * FROM steps WHERE execution_arn=? ORDER BY started DESC, rowid DESC", (execution_arn,)
+                "SELECT * FROM steps WHERE execution_arn=? ORDER BY started DESC, rowid DESC",
+                (execution_arn,),
             ).fetchall()
         return [
             StepRecord(
-                name=r["name"], type=r["type"], status=r["status"], started=_time(r["started"]),
-                ended=_time(r["ended"]), failure_reason=r["failure_reason"], metadata=json.loads(r["metadata"]),
-                properties=json.loads(r["properties"]) if r["properties"] else None, attempts=r["attempts"],
-                cache_source=r["cache_source"], log_dir=r["log_dir"], display_name=r["display_name"],
+                name=r["name"],
+                type=r["type"],
+                status=r["status"],
+                started=_time(r["started"]),
+                ended=_time(r["ended"]),
+                failure_reason=r["failure_reason"],
+                metadata=json.loads(r["metadata"]),
+                properties=json.loads(r["properties"]) if r["properties"] else None,
+                attempts=r["attempts"],
+                cache_source=r["cache_source"],
+                log_dir=r["log_dir"],
+                display_name=r["display_name"],
             )
             for r in rows
         ]
 
-    def cached_step(self, pipeline_name: str, step_name: str, cache_key: str,
-                    not_before: Optional[datetime]) -> Optional[tuple[str, dict, dict]]:
+    def cached_step(
+        self, pipeline_name: str, step_name: str, cache_key: str, not_before: Optional[datetime]
+    ) -> Optional[tuple[str, dict, dict]]:
         """(execution arn, properties, metadata) of the newest reusable run of a step."""
         with self.db.reading() as conn:
             rows = conn.execute(
@@ -253,5 +347,9 @@ class ExecutionStore:
             ).fetchall()
         for row in rows:
             if not_before is None or _time(row["ended"]) >= not_before:
-                return row["execution_arn"], json.loads(row["properties"]), json.loads(row["metadata"])
+                return (
+                    row["execution_arn"],
+                    json.loads(row["properties"]),
+                    json.loads(row["metadata"]),
+                )
         return None

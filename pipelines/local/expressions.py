@@ -3,6 +3,7 @@
 The evaluator sees the run only through a ``Scope``: parameter values, execution variables,
 finished steps' properties and property files. It never reaches into the engine.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from typing import Any, Callable, Optional
 
 from pipelines.local.errors import StepFailed
 
-_TOKEN = re.compile(r"\.?([A-Za-z_][\w-]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]|\[\s*(-?\d+)\s*\]")
+_TOKEN = re.compile(
+    r"\.?([A-Za-z_][\w-]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]|\[\s*(-?\d+)\s*\]"
+)
 
 
 class ExpressionError(StepFailed):
@@ -37,11 +40,9 @@ def parse_path(path: str) -> list:
 
 
 def _named_item(items: list, key: str) -> Any:
-    """SageMaker indexes lists of named records by name: ``Outputs['train']``."""
+    """Find a named record in a list, as SageMaker indexes ``Outputs['train']``."""
     for item in items:
-        if isinstance(item, dict) and any(
-            k.endswith("Name") and v == key for k, v in item.items()
-        ):
+        if isinstance(item, dict) and any(k.endswith("Name") and v == key for k, v in item.items()):
             return item
     raise KeyError(key)
 
@@ -107,7 +108,7 @@ def evaluate(value: Any, scope: Scope) -> Any:
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Get":
             return scope.get(arg)
         if key == "Std:Join":
@@ -130,7 +131,9 @@ def _json_get(arg: dict, scope: Scope) -> Any:
         try:
             document = scope.property_files[step][name]
         except KeyError:
-            raise ExpressionError(f"Std:JsonGet: property file {name!r} of step {step!r} is not available") from None
+            raise ExpressionError(
+                f"Std:JsonGet: property file {name!r} of step {step!r} is not available"
+            ) from None
     elif "S3Uri" in arg:
         if scope.read_json is None:
             raise ExpressionError("Std:JsonGet with S3Uri: no object store to read from")
@@ -152,6 +155,7 @@ CONDITION_TYPES = tuple(_COMPARISONS) + ("In", "Not", "Or")
 
 def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
     """Numbers compare as numbers (a property file's ``"4.9"`` included); else as given."""
+
     def number(v):
         if isinstance(v, bool):
             return None
@@ -163,7 +167,11 @@ def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
             return None
 
     ln, rn = number(left), number(right)
-    if ln is not None and rn is not None and (isinstance(left, (int, float)) or isinstance(right, (int, float))):
+    if (
+        ln is not None
+        and rn is not None
+        and (isinstance(left, (int, float)) or isinstance(right, (int, float)))
+    ):
         return ln, rn
     return left, right
 
@@ -179,9 +187,14 @@ def check_condition(condition: dict) -> bool:
             raise ExpressionError(f"{ctype}: cannot compare {left!r} with {right!r}") from None
     if ctype == "In":
         query = condition.get("QueryValue")
-        return any(_comparable(query, v)[0] == _comparable(query, v)[1] for v in condition.get("Values") or [])
+        return any(
+            _comparable(query, v)[0] == _comparable(query, v)[1]
+            for v in condition.get("Values") or []
+        )
     if ctype == "Not":
         return not check_condition(condition.get("Condition") or {})
     if ctype == "Or":
         return any(check_condition(c) for c in condition.get("Conditions") or [])
-    raise ExpressionError(f"unsupported condition type {ctype!r} (supported: {', '.join(CONDITION_TYPES)})")
+    raise ExpressionError(
+        f"unsupported condition type {ctype!r} (supported: {', '.join(CONDITION_TYPES)})"
+    )

@@ -1,4 +1,5 @@
 """Start-time parameter values: defaults, overrides, and their types checked up front."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -43,7 +44,9 @@ def coerce(spec: ParameterSpec, value: Any) -> Any:
     return result
 
 
-def resolve(specs: Mapping[str, ParameterSpec], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+def resolve(
+    specs: Mapping[str, ParameterSpec], overrides: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """Every parameter's value for one execution; unknown names and bad values are refused."""
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(specs))

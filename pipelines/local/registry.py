@@ -4,6 +4,7 @@ The backend behind the client's model-package calls: records, rules (approval st
 unique increasing versions) and boto3-shaped records. SQLite keeps it safe when two
 executions register at once.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,16 +62,21 @@ class ModelRegistry:
     def create_model_package_group(self, name: str, description: Optional[str] = None) -> dict:
         with self.db.transaction() as conn:
             if conn.execute("SELECT 1 FROM model_package_groups WHERE name=?", (name,)).fetchone():
-                raise RegistryError(f"Model Package Group already exists: {self._arn('model-package-group', name)}")
+                raise RegistryError(
+                    f"Model Package Group already exists: {self._arn('model-package-group', name)}"
+                )
             arn = self._arn("model-package-group", name)
             conn.execute(
-                "INSERT INTO model_package_groups VALUES (?,?,?,?)", (name, arn, description, _now())
+                "INSERT INTO model_package_groups VALUES (?,?,?,?)",
+                (name, arn, description, _now()),
             )
         return {"ModelPackageGroupArn": arn}
 
     def describe_model_package_group(self, name: str) -> dict:
         with self.db.reading() as conn:
-            row = conn.execute("SELECT * FROM model_package_groups WHERE name=?", (name,)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM model_package_groups WHERE name=?", (name,)
+            ).fetchone()
         if row is None:
             raise RegistryError(f"ModelPackageGroup {name} does not exist.")
         return {
@@ -83,7 +89,10 @@ class ModelRegistry:
 
     def list_model_package_groups(self) -> list[dict]:
         with self.db.reading() as conn:
-            names = [r["name"] for r in conn.execute("SELECT name FROM model_package_groups ORDER BY created DESC")]
+            names = [
+                r["name"]
+                for r in conn.execute("SELECT name FROM model_package_groups ORDER BY created DESC")
+            ]
         return [self.describe_model_package_group(n) for n in names]
 
     # packages
@@ -100,7 +109,9 @@ class ModelRegistry:
             )
         now = _now()
         with self.db.transaction() as conn:
-            if not conn.execute("SELECT 1 FROM model_package_groups WHERE name=?", (group,)).fetchone():
+            if not conn.execute(
+                "SELECT 1 FROM model_package_groups WHERE name=?", (group,)
+            ).fetchone():
                 if not create_group:
                     raise RegistryError(f"ModelPackageGroup {group} does not exist.")
                 conn.execute(
@@ -108,10 +119,13 @@ class ModelRegistry:
                     (group, self._arn("model-package-group", group), None, now),
                 )
             version = conn.execute(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM model_packages WHERE group_name=?", (group,)
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM model_packages WHERE group_name=?",
+                (group,),
             ).fetchone()[0]
             arn = self._arn("model-package", f"{group}/{version}")
-            record = {k: v for k, v in request.items() if k not in ("ModelApprovalStatus", "ClientToken")}
+            record = {
+                k: v for k, v in request.items() if k not in ("ModelApprovalStatus", "ClientToken")
+            }
             conn.execute(
                 "INSERT INTO model_packages VALUES (?,?,?,?,?,?,?,?)",
                 (arn, group, version, status, now, now, created_by_execution, json.dumps(record)),
@@ -124,7 +138,8 @@ class ModelRegistry:
             group, _, version = name_or_arn.rpartition("/")
             if version.isdigit():
                 row = conn.execute(
-                    "SELECT * FROM model_packages WHERE group_name=? AND version=?", (group, int(version))
+                    "SELECT * FROM model_packages WHERE group_name=? AND version=?",
+                    (group, int(version)),
                 ).fetchone()
         if row is None:
             raise RegistryError(f"ModelPackage {name_or_arn} does not exist.")
@@ -157,7 +172,9 @@ class ModelRegistry:
             }
         return record
 
-    def list_model_packages(self, group: Optional[str] = None, approval_status: Optional[str] = None) -> list[dict]:
+    def list_model_packages(
+        self, group: Optional[str] = None, approval_status: Optional[str] = None
+    ) -> list[dict]:
         query, params = "SELECT * FROM model_packages WHERE 1=1", []
         if group:
             query += " AND group_name=?"
@@ -169,10 +186,16 @@ class ModelRegistry:
             rows = conn.execute(query + " ORDER BY created DESC, version DESC", params).fetchall()
         return [self._record(r) for r in rows]
 
-    def update_model_package(self, name_or_arn: str, approval_status: Optional[str] = None,
-                             approval_description: Optional[str] = None) -> dict:
+    def update_model_package(
+        self,
+        name_or_arn: str,
+        approval_status: Optional[str] = None,
+        approval_description: Optional[str] = None,
+    ) -> dict:
         if approval_status is not None and approval_status not in APPROVAL_STATUSES:
-            raise RegistryError(f"ModelApprovalStatus {approval_status!r} is not one of {', '.join(APPROVAL_STATUSES)}")
+            raise RegistryError(
+                f"ModelApprovalStatus {approval_status!r} is not one of {', '.join(APPROVAL_STATUSES)}"
+            )
         with self.db.transaction() as conn:
             row = self._find(conn, name_or_arn)
             record = json.loads(row["record"])

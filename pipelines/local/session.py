@@ -5,6 +5,7 @@ As the SDK's own local mode does, the session keeps the SDK unaware of where it 
 the local object store. Unlike the SDK's local mode it keeps ``local_mode`` False, so the SDK
 sends the boto3-shaped requests (definition JSON included) that SageMaker would receive.
 """
+
 from __future__ import annotations
 
 import os

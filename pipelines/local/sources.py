@@ -1,4 +1,5 @@
 """Where a step's input URIs point: the object store, a local file, or a public data set."""
+
 from __future__ import annotations
 
 import shutil
@@ -25,7 +26,9 @@ class DataSources:
         if parsed.scheme == "s3":
             return self._fetch_s3(uri, dest)
         if parsed.scheme in ("", "file"):
-            return self._fetch_local(Path(unquote(parsed.path) if parsed.scheme else uri).expanduser(), uri, dest)
+            return self._fetch_local(
+                Path(unquote(parsed.path) if parsed.scheme else uri).expanduser(), uri, dest
+            )
         raise StepFailed(f"ClientError: unsupported input URI scheme {parsed.scheme!r} in {uri!r}")
 
     def _fetch_s3(self, uri: str, dest: Path) -> int:

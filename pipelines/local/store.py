@@ -3,6 +3,7 @@
 Objects are plain files so users can look at them; a "prefix" is a folder. Keys that
 would resolve outside the store are refused, since keys come from definitions and scripts.
 """
+
 from __future__ import annotations
 
 import os
@@ -76,10 +77,14 @@ class ObjectStore:
     def list(self, prefix_uri: str) -> Iterator[tuple[str, Path]]:
         """(uri, path) of every object under a prefix, as S3 lists keys: by string prefix."""
         bucket, key = split_s3_uri(prefix_uri)
-        base = self.path(f"s3://{bucket}/{key.rsplit('/', 1)[0]}" if "/" in key else f"s3://{bucket}")
+        base = self.path(
+            f"s3://{bucket}/{key.rsplit('/', 1)[0]}" if "/" in key else f"s3://{bucket}"
+        )
         if not base.exists():
             return
-        for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(".tmp-")):
+        for path in sorted(
+            p for p in base.rglob("*") if p.is_file() and not p.name.startswith(".tmp-")
+        ):
             rel = path.relative_to(self.root / bucket).as_posix()
             if rel.startswith(key):
                 yield f"s3://{bucket}/{rel}", path
@@ -98,7 +103,7 @@ class ObjectStore:
         key_prefix = split_s3_uri(prefix_uri)[1].rstrip("/")
         count = 0
         for uri, path in self.list(prefix_uri.rstrip("/") + "/"):
-            rel = split_s3_uri(uri)[1][len(key_prefix):].lstrip("/")
+            rel = split_s3_uri(uri)[1][len(key_prefix) :].lstrip("/")
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)

@@ -1,4 +1,5 @@
 """Waiting on local executions without the SDK waiter's fixed polling delay."""
+
 from __future__ import annotations
 
 import time
@@ -18,7 +19,9 @@ def wait_for(execution, poll_seconds: float = 0.1, timeout: float | None = None)
     while True:
         if backend is not None:
             backend.wait(execution.arn, timeout=poll_seconds)
-        status = client.describe_pipeline_execution(PipelineExecutionArn=execution.arn)["PipelineExecutionStatus"]
+        status = client.describe_pipeline_execution(PipelineExecutionArn=execution.arn)[
+            "PipelineExecutionStatus"
+        ]
         if status in FINAL_STATUSES:
             return status
         if backend is None:

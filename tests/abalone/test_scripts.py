@@ -1,4 +1,5 @@
 """preprocess.py and evaluate.py, run unchanged as container scripts on the real data set."""
+
 import hashlib
 import io
 import json
@@ -23,19 +24,30 @@ def run_script(root, script, *args):
     code.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCRIPTS / script, code / script)
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.local.containers.launch", json.dumps({"/opt/ml": str(root)}),
-         f"/opt/ml/processing/input/code/{script}", *args],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.local.containers.launch",
+            json.dumps({"/opt/ml": str(root)}),
+            f"/opt/ml/processing/input/code/{script}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
     )
 
 
 def preprocess(root):
     (root / "processing" / "input").mkdir(parents=True, exist_ok=True)
     shutil.copy(ABALONE_CSV, root / "processing" / "input" / "abalone-dataset.csv")
-    result = run_script(root, "preprocess.py", "--input-data", "s3://any-bucket/dataset/abalone-dataset.csv")
+    result = run_script(
+        root, "preprocess.py", "--input-data", "s3://any-bucket/dataset/abalone-dataset.csv"
+    )
     assert result.returncode == 0, result.stderr
-    return {name: pd.read_csv(root / "processing" / name / f"{name}.csv", header=None)
-            for name in ("train", "validation", "test")}
+    return {
+        name: pd.read_csv(root / "processing" / name / f"{name}.csv", header=None)
+        for name in ("train", "validation", "test")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +57,10 @@ def splits(tmp_path_factory):
 
 def test_split_sizes_and_columns(splits):
     assert {k: v.shape for k, v in splits.items()} == {
-        "train": (2923, 11), "validation": (627, 11), "test": (627, 11)}
+        "train": (2923, 11),
+        "validation": (627, 11),
+        "test": (627, 11),
+    }
 
 
 def test_label_first_then_scaled_numerics_then_one_hot_sex(splits):
@@ -53,7 +68,9 @@ def test_label_first_then_scaled_numerics_then_one_hot_sex(splits):
     raw = pd.read_csv(ABALONE_CSV, header=None)
     assert sorted(everything[0]) == sorted(raw[8].astype(float))
     numerics = everything.iloc[:, 1:8]
-    assert np.allclose(numerics.mean(), 0, atol=1e-9) and np.allclose(numerics.std(ddof=0), 1, atol=1e-9)
+    assert np.allclose(numerics.mean(), 0, atol=1e-9) and np.allclose(
+        numerics.std(ddof=0), 1, atol=1e-9
+    )
     one_hot = everything.iloc[:, 8:11]
     assert set(np.unique(one_hot.values)) == {0.0, 1.0} and (one_hot.sum(axis=1) == 1).all()
     assert one_hot.sum().tolist() == [float((raw[0] == s).sum()) for s in ("F", "I", "M")]
@@ -83,8 +100,16 @@ def test_input_file_may_have_another_name(tmp_path):
 def test_evaluate_reports_mse_of_a_booster_trained_here(tmp_path, splits):
     train = splits["train"]
     booster = xgboost.train(
-        {"objective": "reg:squarederror", "max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.7},
-        xgboost.DMatrix(train.iloc[:, 1:].values, label=train[0].values), num_boost_round=50,
+        {
+            "objective": "reg:squarederror",
+            "max_depth": 5,
+            "eta": 0.2,
+            "gamma": 4,
+            "min_child_weight": 6,
+            "subsample": 0.7,
+        },
+        xgboost.DMatrix(train.iloc[:, 1:].values, label=train[0].values),
+        num_boost_round=50,
     )
     root = tmp_path / "opt" / "ml"
     model_dir = root / "processing" / "model"
@@ -109,9 +134,12 @@ def test_evaluate_reports_mse_of_a_booster_trained_here(tmp_path, splits):
     assert report["regression_metrics"]["mse"]["value"] == pytest.approx(expected, rel=1e-6)
     assert report["regression_metrics"]["mse"]["value"] < 6.0
     assert report["regression_metrics"]["mse"]["standard_deviation"] == pytest.approx(
-        float(np.std(test[0].values - predictions)), rel=1e-6)
+        float(np.std(test[0].values - predictions)), rel=1e-6
+    )
 
 
 def test_the_data_file_is_the_published_one():
-    assert hashlib.sha256(ABALONE_CSV.read_bytes()).hexdigest() == \
-        "de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc78449f"
+    assert (
+        hashlib.sha256(ABALONE_CSV.read_bytes()).hexdigest()
+        == "de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc78449f"
+    )

@@ -1,4 +1,5 @@
 """Small hand-written definitions, built the way the SDK writes them."""
+
 import json
 import textwrap
 
@@ -15,8 +16,20 @@ def put_script(store: ObjectStore, name: str, source: str) -> str:
 
 
 def output_uri(step: str, output: str):
-    return {"Std:Join": {"On": "/", "Values": [
-        "s3:/", BUCKET, "P", {"Get": "Execution.PipelineExecutionId"}, step, "output", output]}}
+    return {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                "s3:/",
+                BUCKET,
+                "P",
+                {"Get": "Execution.PipelineExecutionId"},
+                step,
+                "output",
+                output,
+            ],
+        }
+    }
 
 
 def processing(name, code_uri, inputs=(), outputs=(), arguments=(), **extra):
@@ -26,7 +39,13 @@ def processing(name, code_uri, inputs=(), outputs=(), arguments=(), **extra):
         "Name": name,
         "Type": "Processing",
         "Arguments": {
-            "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}},
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.xlarge",
+                    "InstanceCount": 1,
+                    "VolumeSizeInGB": 30,
+                }
+            },
             "AppSpecification": {
                 "ImageUri": "image",
                 "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/code/{script}"],
@@ -34,16 +53,41 @@ def processing(name, code_uri, inputs=(), outputs=(), arguments=(), **extra):
             },
             "RoleArn": ROLE,
             "ProcessingInputs": [
-                {"InputName": f"input-{i}", "S3Input": {"S3Uri": uri, "LocalPath": path, "S3DataType": "S3Prefix",
-                                                       "S3InputMode": "File"}}
+                {
+                    "InputName": f"input-{i}",
+                    "S3Input": {
+                        "S3Uri": uri,
+                        "LocalPath": path,
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                    },
+                }
                 for i, (uri, path) in enumerate(inputs)
-            ] + [{"InputName": "code", "S3Input": {"S3Uri": code_uri, "LocalPath": "/opt/ml/processing/input/code",
-                                                  "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
-            "ProcessingOutputConfig": {"Outputs": [
-                {"OutputName": o, "S3Output": {"S3Uri": output_uri(name, o), "LocalPath": f"/opt/ml/processing/{o}",
-                                               "S3UploadMode": "EndOfJob"}}
-                for o in outputs
-            ]},
+            ]
+            + [
+                {
+                    "InputName": "code",
+                    "S3Input": {
+                        "S3Uri": code_uri,
+                        "LocalPath": "/opt/ml/processing/input/code",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                    },
+                }
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": o,
+                        "S3Output": {
+                            "S3Uri": output_uri(name, o),
+                            "LocalPath": f"/opt/ml/processing/{o}",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                    for o in outputs
+                ]
+            },
         },
         **extra,
     }
@@ -54,4 +98,6 @@ def output_of(step: str, output: str):
 
 
 def definition(*steps, parameters=()):
-    return json.dumps({"Version": "2020-12-01", "Parameters": list(parameters), "Steps": list(steps)})
+    return json.dumps(
+        {"Version": "2020-12-01", "Parameters": list(parameters), "Steps": list(steps)}
+    )

@@ -1,4 +1,5 @@
 """The template's default data set: downloaded once, checked by sha256, or taken from a copy."""
+
 import hashlib
 import http.server
 import io
@@ -44,7 +45,10 @@ def server():
 
 
 def test_the_default_input_uri_of_any_region_is_recognised():
-    assert find("s3://sagemaker-servicecatalog-seedcode-eu-west-1/dataset/abalone-dataset.csv") is ABALONE
+    assert (
+        find("s3://sagemaker-servicecatalog-seedcode-eu-west-1/dataset/abalone-dataset.csv")
+        is ABALONE
+    )
     assert find("s3://my-bucket/dataset/abalone-dataset.csv") is None
 
 
@@ -89,6 +93,3 @@ def test_a_local_copy_is_used_and_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("ABALONE_DATA", str(tmp_path / "missing.csv"))
     with pytest.raises(DatasetError, match="no such file"):
         ensure(ABALONE, tmp_path / "cache")
-
-
-

@@ -1,4 +1,5 @@
 """Reading definitions into plans: what runs, in which order, and what is refused up front."""
+
 import pytest
 
 from pipelines.local.definition import parse
@@ -11,24 +12,46 @@ def step(name, type_="Fail", arguments=None, **extra):
 
 
 def test_parameters_of_all_four_types():
-    plan = parse({"Parameters": [
-        {"Name": "S", "Type": "String", "DefaultValue": "a"},
-        {"Name": "I", "Type": "Integer", "DefaultValue": 1},
-        {"Name": "F", "Type": "Float", "DefaultValue": 1.5},
-        {"Name": "B", "Type": "Boolean", "DefaultValue": True},
-    ], "Steps": [step("A")]})
+    plan = parse(
+        {
+            "Parameters": [
+                {"Name": "S", "Type": "String", "DefaultValue": "a"},
+                {"Name": "I", "Type": "Integer", "DefaultValue": 1},
+                {"Name": "F", "Type": "Float", "DefaultValue": 1.5},
+                {"Name": "B", "Type": "Boolean", "DefaultValue": True},
+            ],
+            "Steps": [step("A")],
+        }
+    )
     assert {n: (p.type, p.default) for n, p in plan.parameters.items()} == {
-        "S": ("String", "a"), "I": ("Integer", 1), "F": ("Float", 1.5), "B": ("Boolean", True),
+        "S": ("String", "a"),
+        "I": ("Integer", 1),
+        "F": ("Float", 1.5),
+        "B": ("Boolean", True),
     }
 
 
 def test_data_dependencies_and_depends_on_make_edges():
-    plan = parse({"Steps": [
-        step("A"),
-        step("B", arguments={"ErrorMessage": {"Get": "Steps.A.Outcome"}}),
-        step("C", DependsOn=["A"]),
-        step("D", arguments={"ErrorMessage": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.B.PropertyFiles.R"}, "Path": "x"}}}),
-    ]})
+    plan = parse(
+        {
+            "Steps": [
+                step("A"),
+                step("B", arguments={"ErrorMessage": {"Get": "Steps.A.Outcome"}}),
+                step("C", DependsOn=["A"]),
+                step(
+                    "D",
+                    arguments={
+                        "ErrorMessage": {
+                            "Std:JsonGet": {
+                                "PropertyFile": {"Get": "Steps.B.PropertyFiles.R"},
+                                "Path": "x",
+                            }
+                        }
+                    },
+                ),
+            ]
+        }
+    )
     assert plan.steps["A"].upstream == set()
     assert plan.steps["B"].upstream == {"A"}
     assert plan.steps["C"].upstream == {"A"}
@@ -37,10 +60,20 @@ def test_data_dependencies_and_depends_on_make_edges():
 
 
 def test_condition_branches_become_steps_after_the_condition():
-    plan = parse({"Steps": [
-        step("Check", "Condition", {"Conditions": [], "IfSteps": [step("Yes")], "ElseSteps": [step("No")]}),
-    ]})
-    assert plan.steps["Yes"].branch.condition == "Check" and plan.steps["Yes"].branch.outcome is True
+    plan = parse(
+        {
+            "Steps": [
+                step(
+                    "Check",
+                    "Condition",
+                    {"Conditions": [], "IfSteps": [step("Yes")], "ElseSteps": [step("No")]},
+                ),
+            ]
+        }
+    )
+    assert (
+        plan.steps["Yes"].branch.condition == "Check" and plan.steps["Yes"].branch.outcome is True
+    )
     assert plan.steps["No"].branch.outcome is False
     assert plan.steps["Yes"].upstream == {"Check"}
 
@@ -94,6 +127,11 @@ def test_processing_without_a_python_entry_point_is_refused():
 
 
 def test_training_with_an_unknown_image_is_refused():
-    args = {"AlgorithmSpecification": {"TrainingImage": "123.dkr.ecr.us-east-1.amazonaws.com/my-image:1", "TrainingInputMode": "File"}}
+    args = {
+        "AlgorithmSpecification": {
+            "TrainingImage": "123.dkr.ecr.us-east-1.amazonaws.com/my-image:1",
+            "TrainingInputMode": "File",
+        }
+    }
     with pytest.raises(DefinitionError, match="training image .*my-image"):
         compile_plan({"Steps": [step("T", "Training", args)]})

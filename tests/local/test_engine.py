@@ -1,4 +1,5 @@
 """Executions of hand-written definitions through the local client, as the SDK would drive them."""
+
 import json
 import os
 import time
@@ -40,7 +41,12 @@ def run(client, definition_json, name="P", parameters=None, timeout=120):
     arn = client.start_pipeline_execution(**kwargs)["PipelineExecutionArn"]
     client.backend.wait(arn, timeout=timeout)
     status = client.describe_pipeline_execution(PipelineExecutionArn=arn)
-    steps = {s["StepName"]: s for s in client.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]}
+    steps = {
+        s["StepName"]: s
+        for s in client.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+            "PipelineExecutionSteps"
+        ]
+    }
     return arn, status, steps
 
 
@@ -48,20 +54,58 @@ def conditional_pipeline(client):
     store = client.backend.store
     write = put_script(store, "write.py", WRITE)
     read = put_script(store, "read.py", READ)
-    report_file = {"PropertyFile": {"Get": "Steps.Read.PropertyFiles.Report"}, "Path": "metrics.score"}
+    report_file = {
+        "PropertyFile": {"Get": "Steps.Read.PropertyFiles.Report"},
+        "Path": "metrics.score",
+    }
     return definition(
         processing("Write", write, outputs=["out"], arguments=[{"Get": "Parameters.Text"}]),
-        processing("Read", read, inputs=[(output_of("Write", "out"), "/opt/ml/processing/in")], outputs=["report"],
-                   PropertyFiles=[{"PropertyFileName": "Report", "OutputName": "report", "FilePath": "report.json"}]),
-        {"Name": "Check", "Type": "Condition", "Arguments": {
-            "Conditions": [{"Type": "LessThanOrEqualTo", "LeftValue": {"Std:JsonGet": report_file},
-                            "RightValue": {"Get": "Parameters.Limit"}}],
-            "IfSteps": [],
-            "ElseSteps": [{"Name": "TooLong", "Type": "Fail", "Arguments": {"ErrorMessage": {"Std:Join": {
-                "On": " ", "Values": ["score", {"Std:JsonGet": report_file}, "above", {"Get": "Parameters.Limit"}]}}}}],
-        }},
-        parameters=[{"Name": "Text", "Type": "String", "DefaultValue": "hello"},
-                    {"Name": "Limit", "Type": "Float", "DefaultValue": 10.0}],
+        processing(
+            "Read",
+            read,
+            inputs=[(output_of("Write", "out"), "/opt/ml/processing/in")],
+            outputs=["report"],
+            PropertyFiles=[
+                {"PropertyFileName": "Report", "OutputName": "report", "FilePath": "report.json"}
+            ],
+        ),
+        {
+            "Name": "Check",
+            "Type": "Condition",
+            "Arguments": {
+                "Conditions": [
+                    {
+                        "Type": "LessThanOrEqualTo",
+                        "LeftValue": {"Std:JsonGet": report_file},
+                        "RightValue": {"Get": "Parameters.Limit"},
+                    }
+                ],
+                "IfSteps": [],
+                "ElseSteps": [
+                    {
+                        "Name": "TooLong",
+                        "Type": "Fail",
+                        "Arguments": {
+                            "ErrorMessage": {
+                                "Std:Join": {
+                                    "On": " ",
+                                    "Values": [
+                                        "score",
+                                        {"Std:JsonGet": report_file},
+                                        "above",
+                                        {"Get": "Parameters.Limit"},
+                                    ],
+                                }
+                            }
+                        },
+                    }
+                ],
+            },
+        },
+        parameters=[
+            {"Name": "Text", "Type": "String", "DefaultValue": "hello"},
+            {"Name": "Limit", "Type": "Float", "DefaultValue": 10.0},
+        ],
     )
 
 
@@ -72,12 +116,18 @@ def test_data_flows_through_properties_and_property_files(client):
     assert steps["Check"]["Metadata"] == {"Condition": {"Outcome": "True"}}
     assert "TooLong" not in steps  # the branch not taken is not listed, as on SageMaker
     execution_id = arn.rsplit("/", 1)[-1]
-    report = client.backend.store.get_bytes(f"s3://test-bucket/P/{execution_id}/Read/output/report/report.json")
+    report = client.backend.store.get_bytes(
+        f"s3://test-bucket/P/{execution_id}/Read/output/report/report.json"
+    )
     assert json.loads(report) == {"metrics": {"score": 5.0}, "text": "hello"}
 
 
 def test_parameter_override_takes_the_else_branch_to_a_fail_step(client):
-    arn, status, steps = run(client, conditional_pipeline(client), parameters={"Text": "a much longer text", "Limit": 3.5})
+    arn, status, steps = run(
+        client,
+        conditional_pipeline(client),
+        parameters={"Text": "a much longer text", "Limit": 3.5},
+    )
     assert status["PipelineExecutionStatus"] == "Failed"
     assert steps["Check"]["Metadata"]["Condition"]["Outcome"] == "False"
     assert steps["TooLong"]["StepStatus"] == "Failed"
@@ -87,34 +137,52 @@ def test_parameter_override_takes_the_else_branch_to_a_fail_step(client):
 
 
 def test_a_bad_override_is_refused_before_anything_runs(client):
-    client.create_pipeline(PipelineName="P", PipelineDefinition=conditional_pipeline(client), RoleArn=ROLE)
+    client.create_pipeline(
+        PipelineName="P", PipelineDefinition=conditional_pipeline(client), RoleArn=ROLE
+    )
     with pytest.raises(ClientError, match="parameter 'Limit' is Float"):
-        client.start_pipeline_execution(PipelineName="P", PipelineParameters=[{"Name": "Limit", "Value": "high"}])
+        client.start_pipeline_execution(
+            PipelineName="P", PipelineParameters=[{"Name": "Limit", "Value": "high"}]
+        )
     assert client.list_pipeline_executions(PipelineName="P")["PipelineExecutionSummaries"] == []
 
 
 def test_a_failing_script_fails_its_step_runs_nothing_downstream_and_keeps_artifacts(client):
     store = client.backend.store
     write = put_script(store, "write.py", WRITE)
-    crash = put_script(store, "crash.py", "import sys\nprint('about to fail', file=sys.stderr)\nraise SystemExit('bad input: column 3')\n")
+    crash = put_script(
+        store,
+        "crash.py",
+        "import sys\nprint('about to fail', file=sys.stderr)\nraise SystemExit('bad input: column 3')\n",
+    )
     read = put_script(store, "read.py", READ)
-    arn, status, steps = run(client, definition(
-        processing("Write", write, outputs=["out"]),
-        processing("Crash", crash, inputs=[(output_of("Write", "out"), "/opt/ml/processing/in")]),
-        processing("After", read, DependsOn=["Crash"]),
-    ))
+    arn, status, steps = run(
+        client,
+        definition(
+            processing("Write", write, outputs=["out"]),
+            processing(
+                "Crash", crash, inputs=[(output_of("Write", "out"), "/opt/ml/processing/in")]
+            ),
+            processing("After", read, DependsOn=["Crash"]),
+        ),
+    )
     assert status["PipelineExecutionStatus"] == "Failed"
     assert steps["Crash"]["StepStatus"] == "Failed"
     assert "bad input: column 3" in steps["Crash"]["FailureReason"]
     assert "After" not in steps
     execution_id = arn.rsplit("/", 1)[-1]
-    assert store.get_bytes(f"s3://test-bucket/P/{execution_id}/Write/output/out/data.txt") == b"data"
+    assert (
+        store.get_bytes(f"s3://test-bucket/P/{execution_id}/Write/output/out/data.txt") == b"data"
+    )
     assert "Crash" in status["FailureReason"]
 
 
 def test_independent_steps_run_concurrently_in_separate_folders(client):
     store = client.backend.store
-    script = put_script(store, "probe.py", """
+    script = put_script(
+        store,
+        "probe.py",
+        """
         import json, os, sys, time
         name = sys.argv[1]
         os.makedirs("/opt/ml/processing/out", exist_ok=True)
@@ -122,29 +190,50 @@ def test_independent_steps_run_concurrently_in_separate_folders(client):
         start = time.time(); time.sleep(1.0)
         seen = sorted(os.listdir("/opt/ml/processing/out"))
         json.dump({"start": start, "end": time.time(), "seen": seen}, open("/opt/ml/processing/out/probe.json", "w"))
-    """)
-    arn, status, steps = run(client, definition(
-        processing("Left", script, outputs=["out"], arguments=["left"]),
-        processing("Right", script, outputs=["out"], arguments=["right"]),
-    ))
+    """,
+    )
+    arn, status, steps = run(
+        client,
+        definition(
+            processing("Left", script, outputs=["out"], arguments=["left"]),
+            processing("Right", script, outputs=["out"], arguments=["right"]),
+        ),
+    )
     assert status["PipelineExecutionStatus"] == "Succeeded"
     execution_id = arn.rsplit("/", 1)[-1]
-    probes = {n: json.loads(store.get_bytes(f"s3://test-bucket/P/{execution_id}/{n}/output/out/probe.json"))
-              for n in ("Left", "Right")}
+    probes = {
+        n: json.loads(
+            store.get_bytes(f"s3://test-bucket/P/{execution_id}/{n}/output/out/probe.json")
+        )
+        for n in ("Left", "Right")
+    }
     assert probes["Left"]["seen"] == ["left.txt"] and probes["Right"]["seen"] == ["right.txt"]
-    assert probes["Left"]["start"] < probes["Right"]["end"] and probes["Right"]["start"] < probes["Left"]["end"]
+    assert (
+        probes["Left"]["start"] < probes["Right"]["end"]
+        and probes["Right"]["start"] < probes["Left"]["end"]
+    )
 
 
 def test_cache_config_reuses_a_previous_run(client):
     store = client.backend.store
     write = put_script(store, "write.py", WRITE)
-    cached = processing("Write", write, outputs=["out"], CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"})
+    cached = processing(
+        "Write", write, outputs=["out"], CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"}
+    )
     first_arn, first, _ = run(client, definition(cached))
     second_arn, second, steps = run(client, definition(cached))
     assert second["PipelineExecutionStatus"] == "Succeeded"
     assert steps["Write"]["CacheHitResult"] == {"SourcePipelineExecutionArn": first_arn}
-    assert not (client.backend.home / "executions" / second_arn.rsplit("/", 1)[-1] / "Write").exists()
-    changed = processing("Write", write, outputs=["out"], arguments=["other"], CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"})
+    assert not (
+        client.backend.home / "executions" / second_arn.rsplit("/", 1)[-1] / "Write"
+    ).exists()
+    changed = processing(
+        "Write",
+        write,
+        outputs=["out"],
+        arguments=["other"],
+        CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"},
+    )
     _, _, steps = run(client, definition(changed))
     assert "CacheHitResult" not in steps["Write"]
 
@@ -152,14 +241,23 @@ def test_cache_config_reuses_a_previous_run(client):
 def test_stop_ends_the_running_process_and_marks_stopped(client):
     store = client.backend.store
     pid_file = client.backend.home / "sleeper.pid"
-    sleeper = put_script(store, "sleep.py", f"""
+    sleeper = put_script(
+        store,
+        "sleep.py",
+        f"""
         import os, time
         open({str(pid_file)!r}, "w").write(str(os.getpid()))
         time.sleep(120)
-    """)
+    """,
+    )
     write = put_script(store, "write.py", WRITE)
-    client.create_pipeline(PipelineName="P", PipelineDefinition=definition(
-        processing("Sleep", sleeper), processing("Later", write, DependsOn=["Sleep"])), RoleArn=ROLE)
+    client.create_pipeline(
+        PipelineName="P",
+        PipelineDefinition=definition(
+            processing("Sleep", sleeper), processing("Later", write, DependsOn=["Sleep"])
+        ),
+        RoleArn=ROLE,
+    )
     arn = client.start_pipeline_execution(PipelineName="P")["PipelineExecutionArn"]
     deadline = time.time() + 30
     while not pid_file.exists() and time.time() < deadline:
@@ -167,7 +265,10 @@ def test_stop_ends_the_running_process_and_marks_stopped(client):
     pid = int(pid_file.read_text())
     client.stop_pipeline_execution(PipelineExecutionArn=arn)
     client.backend.wait(arn, timeout=30)
-    assert client.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Stopped"
+    assert (
+        client.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        == "Stopped"
+    )
     steps = client.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [("Sleep", "Stopped")]
     with pytest.raises(ProcessLookupError):
@@ -182,6 +283,11 @@ def test_unsupported_step_types_are_refused_at_create(client):
 
 def test_missing_input_fails_with_the_uri(client):
     script = put_script(client.backend.store, "read.py", READ)
-    _, status, steps = run(client, definition(processing("Read", script, inputs=[("s3://test-bucket/none/", "/opt/ml/processing/in")])))
+    _, status, steps = run(
+        client,
+        definition(
+            processing("Read", script, inputs=[("s3://test-bucket/none/", "/opt/ml/processing/in")])
+        ),
+    )
     assert status["PipelineExecutionStatus"] == "Failed"
     assert "s3://test-bucket/none/" in steps["Read"]["FailureReason"]

@@ -1,7 +1,14 @@
 """Get, Std:Join, Std:JsonGet and every condition type, on values a run would hold."""
+
 import pytest
 
-from pipelines.local.expressions import ExpressionError, Scope, check_condition, evaluate, parse_path
+from pipelines.local.expressions import (
+    ExpressionError,
+    Scope,
+    check_condition,
+    evaluate,
+    parse_path,
+)
 
 PROPS = {
     "ProcessingOutputConfig": {
@@ -21,7 +28,11 @@ def scope():
         parameters={"Threshold": 6.0, "Name": "abalone", "Count": 2},
         execution={"PipelineExecutionId": "abc123", "PipelineName": "P"},
         step_properties={"Prep": PROPS, "Train": PROPS},
-        property_files={"Eval": {"Report": {"regression_metrics": {"mse": {"value": 4.9}}, "items": [1, {"k": "v"}]}}},
+        property_files={
+            "Eval": {
+                "Report": {"regression_metrics": {"mse": {"value": 4.9}}, "items": [1, {"k": "v"}]}
+            }
+        },
         read_json=lambda uri: {"from": uri},
     )
 
@@ -36,33 +47,65 @@ def test_get_parameters_execution_and_step_properties(scope):
     assert evaluate({"Get": "Execution.PipelineExecutionId"}, scope) == "abc123"
     ref = "Steps.Prep.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     assert evaluate({"Get": ref}, scope) == "s3://b/test"
-    assert evaluate({"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}, scope) == "s3://b/model.tar.gz"
-    assert evaluate({"Get": "Steps.Train.FinalMetricDataList['validation:rmse'].Value"}, scope) == 2.5
+    assert (
+        evaluate({"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}, scope)
+        == "s3://b/model.tar.gz"
+    )
+    assert (
+        evaluate({"Get": "Steps.Train.FinalMetricDataList['validation:rmse'].Value"}, scope) == 2.5
+    )
 
 
 def test_get_of_a_missing_property_is_an_error(scope):
     with pytest.raises(ExpressionError, match="no 'missing'"):
-        evaluate({"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['missing'].S3Output.S3Uri"}, scope)
+        evaluate(
+            {"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['missing'].S3Output.S3Uri"}, scope
+        )
     with pytest.raises(ExpressionError, match="has not run"):
         evaluate({"Get": "Steps.Later.Anything"}, scope)
 
 
 def test_join_renders_values(scope):
-    value = {"Std:Join": {"On": "/", "Values": ["s3:/", "bucket", {"Get": "Execution.PipelineExecutionId"}, {"Get": "Parameters.Count"}]}}
+    value = {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                "s3:/",
+                "bucket",
+                {"Get": "Execution.PipelineExecutionId"},
+                {"Get": "Parameters.Count"},
+            ],
+        }
+    }
     assert evaluate(value, scope) == "s3://bucket/abc123/2"
 
 
 def test_json_get_from_property_file_and_s3(scope):
-    pf = {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"}, "Path": "regression_metrics.mse.value"}}
+    pf = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"},
+            "Path": "regression_metrics.mse.value",
+        }
+    }
     assert evaluate(pf, scope) == 4.9
-    nested = {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"}, "Path": "items[1].k"}}
+    nested = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"},
+            "Path": "items[1].k",
+        }
+    }
     assert evaluate(nested, scope) == "v"
     s3 = {"Std:JsonGet": {"S3Uri": "s3://b/r.json", "Path": "from"}}
     assert evaluate(s3, scope) == "s3://b/r.json"
 
 
 def test_json_get_of_a_missing_key_is_an_error(scope):
-    pf = {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"}, "Path": "regression_metrics.rmse.value"}}
+    pf = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Report"},
+            "Path": "regression_metrics.rmse.value",
+        }
+    }
     with pytest.raises(ExpressionError, match="rmse"):
         evaluate(pf, scope)
 
@@ -75,10 +118,14 @@ def test_nested_structures_are_evaluated(scope):
 @pytest.mark.parametrize(
     "ctype,left,right,expected",
     [
-        ("Equals", 1, 1, True), ("Equals", "a", "b", False),
-        ("GreaterThan", 5, 4.9, True), ("GreaterThan", 4.9, 5, False),
-        ("GreaterThanOrEqualTo", 5, 5, True), ("LessThan", 4, 5, True),
-        ("LessThanOrEqualTo", 4.9, 6.0, True), ("LessThanOrEqualTo", 6.1, 6.0, False),
+        ("Equals", 1, 1, True),
+        ("Equals", "a", "b", False),
+        ("GreaterThan", 5, 4.9, True),
+        ("GreaterThan", 4.9, 5, False),
+        ("GreaterThanOrEqualTo", 5, 5, True),
+        ("LessThan", 4, 5, True),
+        ("LessThanOrEqualTo", 4.9, 6.0, True),
+        ("LessThanOrEqualTo", 6.1, 6.0, False),
         ("LessThanOrEqualTo", "4.9", 6.0, True),
     ],
 )
@@ -89,11 +136,18 @@ def test_comparisons(ctype, left, right, expected):
 def test_in_not_or():
     assert check_condition({"Type": "In", "QueryValue": "b", "Values": ["a", "b"]})
     assert not check_condition({"Type": "In", "QueryValue": 3, "Values": [1, 2]})
-    assert check_condition({"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": 1, "RightValue": 2}})
-    assert check_condition({"Type": "Or", "Conditions": [
-        {"Type": "Equals", "LeftValue": 1, "RightValue": 2},
-        {"Type": "LessThan", "LeftValue": 1, "RightValue": 2},
-    ]})
+    assert check_condition(
+        {"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": 1, "RightValue": 2}}
+    )
+    assert check_condition(
+        {
+            "Type": "Or",
+            "Conditions": [
+                {"Type": "Equals", "LeftValue": 1, "RightValue": 2},
+                {"Type": "LessThan", "LeftValue": 1, "RightValue": 2},
+            ],
+        }
+    )
     assert not check_condition({"Type": "Or", "Conditions": []})
 
 

@@ -1,4 +1,5 @@
 """Start-time parameters: defaults, overrides as SageMaker sends them (strings), types checked."""
+
 import pytest
 
 from pipelines.local.definition import ParameterSpec
@@ -14,11 +15,18 @@ SPECS = {
 
 
 def test_defaults():
-    assert resolve(SPECS, None) == {"Count": 1, "Threshold": 6.0, "Flag": False, "Status": "PendingManualApproval"}
+    assert resolve(SPECS, None) == {
+        "Count": 1,
+        "Threshold": 6.0,
+        "Flag": False,
+        "Status": "PendingManualApproval",
+    }
 
 
 def test_overrides_arrive_as_strings_and_are_typed():
-    values = resolve(SPECS, {"Count": "3", "Threshold": "3.5", "Flag": "true", "Status": "Approved"})
+    values = resolve(
+        SPECS, {"Count": "3", "Threshold": "3.5", "Flag": "true", "Status": "Approved"}
+    )
     assert values == {"Count": 3, "Threshold": 3.5, "Flag": True, "Status": "Approved"}
 
 
@@ -28,7 +36,14 @@ def test_native_values_are_accepted():
 
 @pytest.mark.parametrize(
     "name,value",
-    [("Count", "1.5"), ("Count", "three"), ("Count", True), ("Threshold", "high"), ("Flag", "yes"), ("Status", {"a": 1})],
+    [
+        ("Count", "1.5"),
+        ("Count", "three"),
+        ("Count", True),
+        ("Threshold", "high"),
+        ("Flag", "yes"),
+        ("Status", {"a": 1}),
+    ],
 )
 def test_bad_values_name_the_parameter_and_type(name, value):
     with pytest.raises(ParameterError, match=f"parameter '{name}' is {SPECS[name].type}"):

@@ -1,4 +1,5 @@
 """The object store maps s3://bucket/key to files and refuses keys that escape it."""
+
 import pytest
 
 from pipelines.local.store import ObjectStore, StoreError, split_s3_uri
@@ -17,7 +18,9 @@ def test_listing_is_by_string_prefix_like_s3(tmp_path):
     for key in ("data/train/1.csv", "data/train/2.csv", "data/training.csv", "other/x"):
         store.put_bytes(f"s3://b/{key}", b"x")
     assert [uri for uri, _ in store.list("s3://b/data/train")] == [
-        "s3://b/data/train/1.csv", "s3://b/data/train/2.csv", "s3://b/data/training.csv",
+        "s3://b/data/train/1.csv",
+        "s3://b/data/train/2.csv",
+        "s3://b/data/training.csv",
     ]
 
 
@@ -43,7 +46,13 @@ def test_upload_folder(tmp_path):
 
 @pytest.mark.parametrize(
     "uri",
-    ["s3://bucket/../escape", "s3://bucket/a/../../escape", "s3://../etc/passwd", "s3://bucket/./a", "s3://bucket//abs/../../x"],
+    [
+        "s3://bucket/../escape",
+        "s3://bucket/a/../../escape",
+        "s3://../etc/passwd",
+        "s3://bucket/./a",
+        "s3://bucket//abs/../../x",
+    ],
 )
 def test_keys_that_escape_are_refused(tmp_path, uri):
     store = ObjectStore(tmp_path / "store")

@@ -3,6 +3,7 @@
 Each attempt is also appended to the file named by NO_NETWORK_LOG, so tests can assert that
 none was made even where the code under test would swallow the exception.
 """
+
 import os
 import socket
 

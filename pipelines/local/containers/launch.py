@@ -4,6 +4,7 @@
 ``... MAP_JSON -m package.module [args...]``; the script sees ``sys.argv`` as it would in the
 container (script path in container terms, then its arguments).
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ numpy, tarfile, ...) is wrapped to rewrite a mapped prefix. Paths handed straigh
 libraries (e.g. ``xgboost.DMatrix("/opt/ml/...")``) and non-Python child processes are not
 rewritten: that is this mechanism's limit, stated in the README.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -22,8 +23,22 @@ SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
 
 # Functions whose first argument is a path (the ones Python's own file code goes through).
 _ONE_PATH = (
-    "open", "stat", "lstat", "access", "listdir", "scandir", "mkdir", "rmdir", "remove",
-    "unlink", "chdir", "chmod", "utime", "truncate", "readlink", "statvfs",
+    "open",
+    "stat",
+    "lstat",
+    "access",
+    "listdir",
+    "scandir",
+    "mkdir",
+    "rmdir",
+    "remove",
+    "unlink",
+    "chdir",
+    "chmod",
+    "utime",
+    "truncate",
+    "readlink",
+    "statvfs",
 )
 _TWO_PATHS = ("rename", "replace", "link", "symlink")
 
@@ -49,7 +64,7 @@ class PathMap:
         text = os.fsdecode(raw) if is_bytes else raw
         for src, dst in self.rules:
             if text == src or text.startswith(src + "/"):
-                text = dst + text[len(src):]
+                text = dst + text[len(src) :]
                 return os.fsencode(text) if is_bytes else text
         return path
 
@@ -84,7 +99,9 @@ def install(mapping: dict[str, str]) -> PathMap:
     io.open = wrapped_open
     os.environ[ENV_VAR] = json.dumps(mapping)
     if SITE_DIR not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SITE_DIR, os.environ.get("PYTHONPATH")]))
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [SITE_DIR, os.environ.get("PYTHONPATH")])
+        )
     return remap
 
 

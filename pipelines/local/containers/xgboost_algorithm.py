@@ -5,6 +5,7 @@ the algorithm container does: hyperparameters and channels from ``/opt/ml/input`
 booster to ``/opt/ml/model/xgboost-model``, a failure message to ``/opt/ml/output/failure``,
 and per-round metrics in the log lines CloudWatch shows (``[i]#011train-rmse:...``).
 """
+
 from __future__ import annotations
 
 import glob
@@ -23,8 +24,15 @@ FAILURE_FILE = "/opt/ml/output/failure"
 OBJECTIVE_ALIASES = {"reg:linear": "reg:squarederror", "reg:logistic": "reg:logistic"}
 # Read by the container itself, or only meaningful to the service: not booster parameters.
 CONTAINER_ONLY = {
-    "num_round", "early_stopping_rounds", "csv_weights", "silent", "save_model_on_termination",
-    "_kfold", "_num_cv_round", "_tuning_objective_metric", "use_dask_gpu_training",
+    "num_round",
+    "early_stopping_rounds",
+    "csv_weights",
+    "silent",
+    "save_model_on_termination",
+    "_kfold",
+    "_num_cv_round",
+    "_tuning_objective_metric",
+    "use_dask_gpu_training",
 }
 SUPPORTED_CONTENT_TYPES = ("text/csv", "csv", "text/csv; label_size=1")
 
@@ -49,7 +57,9 @@ def booster_params(hyperparameters: dict) -> tuple[dict, int, int | None]:
     try:
         num_round = int(hyperparameters["num_round"])
     except ValueError:
-        raise AlgorithmError(f"num_round must be an integer, got {hyperparameters['num_round']!r}") from None
+        raise AlgorithmError(
+            f"num_round must be an integer, got {hyperparameters['num_round']!r}"
+        ) from None
     early = hyperparameters.get("early_stopping_rounds")
     params = {
         key: _number(str(value))

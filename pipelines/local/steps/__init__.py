@@ -2,6 +2,7 @@
 
 New step types (CreateModel as ``Model``, ``Transform``) plug in by adding an entry here.
 """
+
 from pipelines.local.steps.base import StepContext, StepExecutor, StepOutcome
 from pipelines.local.steps.condition import ConditionExecutor
 from pipelines.local.steps.fail import FailExecutor

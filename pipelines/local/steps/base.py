@@ -1,4 +1,5 @@
 """The one narrow interface every step executor implements, and what it is given."""
+
 from __future__ import annotations
 
 import secrets
@@ -35,7 +36,7 @@ class StepContext:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def job_name(self) -> str:
-        """SageMaker's pattern for jobs a pipeline starts: pipelines-<exec>-<step>-<suffix>."""
+        """Name the job as SageMaker names a pipeline's jobs: pipelines-<exec>-<step>-<suffix>."""
         step = "".join(c if c.isalnum() or c == "-" else "-" for c in self.step.name)
         return f"pipelines-{self.execution_id}-{step[:28]}-{random_suffix()}"
 

@@ -1,4 +1,5 @@
 """Condition steps: every condition must hold for the IfSteps to run."""
+
 from __future__ import annotations
 
 from pipelines.local.definition import StepSpec

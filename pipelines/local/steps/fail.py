@@ -1,4 +1,5 @@
 """Fail steps: end the execution as Failed with the step's message."""
+
 from __future__ import annotations
 
 from pipelines.local.definition import StepSpec

@@ -3,6 +3,7 @@
 The child gets its own ``/opt/ml`` (see ``containers.remap``), its own logs, and its own
 process group so that stopping the execution ends it and everything it started.
 """
+
 from __future__ import annotations
 
 import json

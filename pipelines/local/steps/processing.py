@@ -1,4 +1,5 @@
 """Processing steps: the job's script runs as its container would, with /opt/ml remapped."""
+
 from __future__ import annotations
 
 import os
@@ -41,13 +42,19 @@ class ProcessingExecutor:
                     "(dataset definitions are not supported locally)"
                 )
             if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
-                raise DefinitionError(f"step {step.name!r}: S3DataType {s3['S3DataType']!r} is not supported locally")
+                raise DefinitionError(
+                    f"step {step.name!r}: S3DataType {s3['S3DataType']!r} is not supported locally"
+                )
             if s3.get("S3CompressionType", "None") != "None":
-                raise DefinitionError(f"step {step.name!r}: S3CompressionType {s3['S3CompressionType']!r} is not supported locally")
+                raise DefinitionError(
+                    f"step {step.name!r}: S3CompressionType {s3['S3CompressionType']!r} is not supported locally"
+                )
             _check_container_path(step, s3.get("LocalPath"))
         for item in (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
             if "S3Output" not in item:
-                raise DefinitionError(f"step {step.name!r}: output {item.get('OutputName')!r} is not an S3Output")
+                raise DefinitionError(
+                    f"step {step.name!r}: output {item.get('OutputName')!r} is not an S3Output"
+                )
             _check_container_path(step, item["S3Output"].get("LocalPath"))
 
     def run(self, ctx: StepContext) -> StepOutcome:
@@ -68,13 +75,17 @@ class ProcessingExecutor:
             local(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
 
         app = args["AppSpecification"]
-        command = [str(c) for c in app["ContainerEntrypoint"]] + [str(a) for a in app.get("ContainerArguments") or []]
+        command = [str(c) for c in app["ContainerEntrypoint"]] + [
+            str(a) for a in app.get("ContainerArguments") or []
+        ]
         argv = process.python_argv(mapping, command[1:])
         env = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
         code = process.run(argv, ctx.job_dir / "logs", ctx.stop, env=env, cwd=container)
         if code != 0:
             reason = process.tail(ctx.job_dir / "logs" / "stderr.log")
-            raise StepFailed(f"AlgorithmError: the processing script exited with code {code}:\n{reason}")
+            raise StepFailed(
+                f"AlgorithmError: the processing script exited with code {code}:\n{reason}"
+            )
 
         for item in outputs:
             ctx.store.upload_folder(local(item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"])
@@ -92,7 +103,9 @@ class ProcessingExecutor:
 
 
 def _check_container_path(step: StepSpec, path) -> None:
-    if isinstance(path, str) and not (path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/")):
+    if isinstance(path, str) and not (
+        path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/")
+    ):
         raise DefinitionError(
             f"step {step.name!r}: local path {path!r} is outside {CONTAINER_ROOT}; "
             f"the local target maps only {CONTAINER_ROOT}"

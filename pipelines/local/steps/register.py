@@ -1,4 +1,5 @@
 """RegisterModel steps: a new version in the local model registry."""
+
 from __future__ import annotations
 
 from pipelines.local.definition import StepSpec

@@ -1,4 +1,5 @@
 """Training steps: the built-in XGBoost algorithm, emulated, in a process of its own."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ from pipelines.local.steps.base import StepContext, StepOutcome
 XGBOOST_IMAGE = re.compile(r"(^|/)sagemaker-xgboost[:@]")
 ALGORITHM_MODULE = "pipelines.local.containers.xgboost_algorithm"
 # The built-in algorithm's metrics as CloudWatch shows them: "[12]#011validation-rmse:2.1".
-BUILTIN_METRIC = re.compile(r"#011(train|validation)-([A-Za-z0-9@_-]+):([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)")
+BUILTIN_METRIC = re.compile(
+    r"#011(train|validation)-([A-Za-z0-9@_-]+):([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+)
 
 
 def final_metrics(log: str) -> list[dict]:
@@ -38,20 +41,28 @@ class TrainingExecutor:
                 "by the local target yet"
             )
         if spec.get("AlgorithmName"):
-            raise DefinitionError(f"step {step.name!r}: marketplace algorithm {spec['AlgorithmName']!r} cannot run locally")
+            raise DefinitionError(
+                f"step {step.name!r}: marketplace algorithm {spec['AlgorithmName']!r} cannot run locally"
+            )
         if not isinstance(image, str) or not XGBOOST_IMAGE.search(image):
             raise DefinitionError(
                 f"step {step.name!r}: training image {image!r} is not supported locally "
                 "(the local target emulates the built-in XGBoost algorithm)"
             )
         if spec.get("TrainingInputMode", "File") != "File":
-            raise DefinitionError(f"step {step.name!r}: TrainingInputMode {spec['TrainingInputMode']!r} is not supported locally")
+            raise DefinitionError(
+                f"step {step.name!r}: TrainingInputMode {spec['TrainingInputMode']!r} is not supported locally"
+            )
         for channel in args.get("InputDataConfig") or []:
             source = (channel.get("DataSource") or {}).get("S3DataSource")
             if source is None:
-                raise DefinitionError(f"step {step.name!r}: channel {channel.get('ChannelName')!r} is not an S3 data source")
+                raise DefinitionError(
+                    f"step {step.name!r}: channel {channel.get('ChannelName')!r} is not an S3 data source"
+                )
             if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-                raise DefinitionError(f"step {step.name!r}: S3DataType {source['S3DataType']!r} is not supported locally")
+                raise DefinitionError(
+                    f"step {step.name!r}: S3DataType {source['S3DataType']!r} is not supported locally"
+                )
 
     def run(self, ctx: StepContext) -> StepOutcome:
         args = ctx.arguments
@@ -64,16 +75,22 @@ class TrainingExecutor:
         channels = {}
         for channel in args.get("InputDataConfig") or []:
             name = channel["ChannelName"]
-            ctx.services.sources.fetch(channel["DataSource"]["S3DataSource"]["S3Uri"], ml / "input" / "data" / name)
+            ctx.services.sources.fetch(
+                channel["DataSource"]["S3DataSource"]["S3Uri"], ml / "input" / "data" / name
+            )
             channels[name] = {
                 "ContentType": channel.get("ContentType", ""),
                 "TrainingInputMode": "File",
-                "S3DistributionType": channel["DataSource"]["S3DataSource"].get("S3DataDistributionType", "FullyReplicated"),
+                "S3DistributionType": channel["DataSource"]["S3DataSource"].get(
+                    "S3DataDistributionType", "FullyReplicated"
+                ),
                 "RecordWrapperType": channel.get("RecordWrapperType", "None"),
             }
         (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
         (config / "inputdataconfig.json").write_text(json.dumps(channels))
-        (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
+        (config / "resourceconfig.json").write_text(
+            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]})
+        )
         (ml / "model").mkdir(parents=True, exist_ok=True)
 
         argv = process.python_argv({"/opt/ml": str(ml)}, ["-m", ALGORITHM_MODULE])

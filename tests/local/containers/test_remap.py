@@ -1,4 +1,5 @@
 """Scripts with hard-coded /opt/ml paths run unmodified against a folder of their own."""
+
 import json
 import subprocess
 import sys
@@ -52,8 +53,16 @@ def test_an_unmodified_container_script_uses_its_own_folder(tmp_path):
     (root / "processing" / "input" / "code" / "script.py").write_text(textwrap.dedent(SCRIPT))
     mapping = json.dumps({"/opt/ml": str(root)})
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.local.containers.launch", mapping, "/opt/ml/processing/input/code/script.py"],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.local.containers.launch",
+            mapping,
+            "/opt/ml/processing/input/code/script.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((root / "processing" / "output" / "report.json").read_text())
@@ -75,8 +84,15 @@ def test_child_python_processes_inherit_the_map(tmp_path):
         subprocess.run([sys.executable, "-c", code], check=True)
     """))
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.local.containers.launch", json.dumps({"/opt/ml": str(root)}), "/opt/ml/code/parent.py"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.local.containers.launch",
+            json.dumps({"/opt/ml": str(root)}),
+            "/opt/ml/code/parent.py",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert (root / "child.txt").read_text() == "child"

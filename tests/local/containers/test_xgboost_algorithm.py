@@ -1,4 +1,5 @@
 """The built-in XGBoost algorithm, emulated: hyperparameters, csv channels, the model file."""
+
 import io
 import json
 import subprocess
@@ -15,10 +16,23 @@ from pipelines.local.containers.xgboost_algorithm import AlgorithmError, booster
 
 def test_hyperparameters_are_typed_and_aliased():
     params, rounds, early = booster_params(
-        {"objective": "reg:linear", "num_round": "50", "max_depth": "5", "eta": "0.2", "silent": "1",
-         "tree_method": "hist", "early_stopping_rounds": "3"}
+        {
+            "objective": "reg:linear",
+            "num_round": "50",
+            "max_depth": "5",
+            "eta": "0.2",
+            "silent": "1",
+            "tree_method": "hist",
+            "early_stopping_rounds": "3",
+        }
     )
-    assert params == {"objective": "reg:squarederror", "max_depth": 5, "eta": 0.2, "tree_method": "hist", "verbosity": 0}
+    assert params == {
+        "objective": "reg:squarederror",
+        "max_depth": 5,
+        "eta": 0.2,
+        "tree_method": "hist",
+        "verbosity": 0,
+    }
     assert (rounds, early) == (50, 3)
 
 
@@ -41,29 +55,45 @@ def _job(tmp_path, hyperparameters, rows=200, content_type="text/csv"):
     (ml / "input" / "config").mkdir(parents=True)
     (ml / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     (ml / "input" / "config" / "inputdataconfig.json").write_text(
-        json.dumps({"train": {"ContentType": content_type}, "validation": {"ContentType": content_type}}))
+        json.dumps(
+            {"train": {"ContentType": content_type}, "validation": {"ContentType": content_type}}
+        )
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.local.containers.launch", json.dumps({"/opt/ml": str(ml)}),
-         "-m", "pipelines.local.containers.xgboost_algorithm"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.local.containers.launch",
+            json.dumps({"/opt/ml": str(ml)}),
+            "-m",
+            "pipelines.local.containers.xgboost_algorithm",
+        ],
+        capture_output=True,
+        text=True,
     )
     return ml, result
 
 
 def test_trains_a_booster_saved_where_the_container_saves_it(tmp_path):
-    ml, result = _job(tmp_path, {"objective": "reg:squarederror", "num_round": "20", "max_depth": "3"})
+    ml, result = _job(
+        tmp_path, {"objective": "reg:squarederror", "num_round": "20", "max_depth": "3"}
+    )
     assert result.returncode == 0, result.stderr
     booster = xgboost.Booster()
     booster.load_model(bytearray((ml / "model" / "xgboost-model").read_bytes()))
     assert booster.num_boosted_rounds() == 20
     lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
-    assert len(lines) == 20 and "#011train-rmse:" in lines[-1] and "#011validation-rmse:" in lines[-1]
+    assert (
+        len(lines) == 20 and "#011train-rmse:" in lines[-1] and "#011validation-rmse:" in lines[-1]
+    )
 
 
 def test_a_bad_job_writes_the_failure_file(tmp_path):
     ml, result = _job(tmp_path, {"objective": "reg:squarederror"})
     assert result.returncode == 1
-    assert (ml / "output" / "failure").read_text() == "AlgorithmError: Missing required hyperparameter: num_round"
+    assert (
+        ml / "output" / "failure"
+    ).read_text() == "AlgorithmError: Missing required hyperparameter: num_round"
 
 
 def test_unsupported_content_type_is_reported(tmp_path):

@@ -1,4 +1,5 @@
 """Python processes started inside a step inherit the step's /opt/ml path map."""
+
 try:
     from pipelines.local.containers import remap
 
