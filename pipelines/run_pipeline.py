@@ -109,6 +109,10 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
         sys.exit(2)
     _cli.quiet_sdk(offline=args.local)
     _cli.select_target(args.local)
+    if args.local:
+        from pipelines.local.steps.process import prestart
+
+        prestart()  # warm the step processes' imports while the SDK imports here
     try:
         tags = parse_tags(args.tags)
         parameters = parse_kwargs(args.parameters, "--parameters")

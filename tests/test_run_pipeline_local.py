@@ -146,3 +146,22 @@ def test_offline_without_the_data_set_says_how_to_supply_it(local_home):
         in result.stderr
     )
     assert "ABALONE_DATA=/path/to/abalone-dataset.csv" in result.stderr
+
+
+def test_fresh_interpreters_give_the_same_model_as_the_fork_server(first_run):
+    home, first = first_run
+    spawned = run_local(env={"PIPELINES_LOCAL_HOME": str(home), "PIPELINES_LOCAL_FORKSERVER": "0"})
+    assert spawned.returncode == 0, spawned.stderr
+    first_id, report1, model1 = artifacts(home, first.stdout)
+    spawned_id, report2, model2 = artifacts(home, spawned.stdout)
+    assert (report1, model1) == (report2, model2)
+    launchers = {
+        json.loads(p.read_text())["launcher"]
+        for p in (home / "executions" / spawned_id).glob("*/logs/process.json")
+    }
+    assert launchers == {"spawn"}
+    first_launchers = {
+        json.loads(p.read_text())["launcher"]
+        for p in (home / "executions" / first_id).glob("*/logs/process.json")
+    }
+    assert first_launchers == {"fork server"}

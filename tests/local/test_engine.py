@@ -29,6 +29,18 @@ def client(local_home):
     return LocalSageMakerClient(region="us-east-1", home=local_home)
 
 
+@pytest.fixture(params=["fork server", "spawn"])
+def launcher(request, monkeypatch):
+    """Step processes forked from the warm server, or started as fresh interpreters."""
+    monkeypatch.setenv("PIPELINES_LOCAL_FORKSERVER", "1" if request.param == "fork server" else "0")
+    return request.param
+
+
+def process_record(client, arn, step):
+    execution_id = arn.rsplit("/", 1)[-1]
+    return json.loads((client.backend.home / "executions" / execution_id / step / "logs" / "process.json").read_text())
+
+
 def run(client, definition_json, name="P", parameters=None, timeout=120):
     try:
         client.create_pipeline(PipelineName=name, PipelineDefinition=definition_json, RoleArn=ROLE)
@@ -147,7 +159,7 @@ def test_a_bad_override_is_refused_before_anything_runs(client):
     assert client.list_pipeline_executions(PipelineName="P")["PipelineExecutionSummaries"] == []
 
 
-def test_a_failing_script_fails_its_step_runs_nothing_downstream_and_keeps_artifacts(client):
+def test_a_failing_script_fails_its_step_runs_nothing_downstream_and_keeps_artifacts(client, launcher):
     store = client.backend.store
     write = put_script(store, "write.py", WRITE)
     crash = put_script(
@@ -175,9 +187,11 @@ def test_a_failing_script_fails_its_step_runs_nothing_downstream_and_keeps_artif
         store.get_bytes(f"s3://test-bucket/P/{execution_id}/Write/output/out/data.txt") == b"data"
     )
     assert "Crash" in status["FailureReason"]
+    assert process_record(client, arn, "Crash")["launcher"] == launcher
+    assert process_record(client, arn, "Crash")["exit_code"] == 1
 
 
-def test_independent_steps_run_concurrently_in_separate_folders(client):
+def test_independent_steps_run_concurrently_in_separate_folders(client, launcher):
     store = client.backend.store
     script = put_script(
         store,
@@ -238,7 +252,7 @@ def test_cache_config_reuses_a_previous_run(client):
     assert "CacheHitResult" not in steps["Write"]
 
 
-def test_stop_ends_the_running_process_and_marks_stopped(client):
+def test_stop_ends_the_running_process_and_marks_stopped(client, launcher):
     store = client.backend.store
     pid_file = client.backend.home / "sleeper.pid"
     sleeper = put_script(

@@ -15,9 +15,8 @@ import sys
 from pipelines.local.containers import remap
 
 
-def main(argv: list[str]) -> None:
-    mapping = json.loads(argv[0])
-    target = argv[1:]
+def run_target(mapping: dict, target: list[str]) -> None:
+    """Install the map and run ``target`` as ``__main__`` (raises SystemExit as scripts do)."""
     remap.install(mapping)
     if target[0] == "-m":
         sys.argv = [target[1]] + target[2:]
@@ -28,6 +27,10 @@ def main(argv: list[str]) -> None:
         sys.argv = [script] + target[1:]
         sys.path.insert(0, os.path.dirname(local_script))
         runpy.run_path(local_script, run_name="__main__")
+
+
+def main(argv: list[str]) -> None:
+    run_target(json.loads(argv[0]), argv[1:])
 
 
 if __name__ == "__main__":

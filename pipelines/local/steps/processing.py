@@ -78,9 +78,10 @@ class ProcessingExecutor:
         command = [str(c) for c in app["ContainerEntrypoint"]] + [
             str(a) for a in app.get("ContainerArguments") or []
         ]
-        argv = process.python_argv(mapping, command[1:])
         env = {k: str(v) for k, v in (args.get("Environment") or {}).items()}
-        code = process.run(argv, ctx.job_dir / "logs", ctx.stop, env=env, cwd=container)
+        code = process.run_python(
+            mapping, command[1:], ctx.job_dir / "logs", ctx.stop, env=env, cwd=container
+        )
         if code != 0:
             reason = process.tail(ctx.job_dir / "logs" / "stderr.log")
             raise StepFailed(

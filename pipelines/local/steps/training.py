@@ -93,9 +93,10 @@ class TrainingExecutor:
         )
         (ml / "model").mkdir(parents=True, exist_ok=True)
 
-        argv = process.python_argv({"/opt/ml": str(ml)}, ["-m", ALGORITHM_MODULE])
         logs = ctx.job_dir / "logs"
-        code = process.run(argv, logs, ctx.stop, cwd=ctx.job_dir)
+        code = process.run_python(
+            {"/opt/ml": str(ml)}, ["-m", ALGORITHM_MODULE], logs, ctx.stop, cwd=ctx.job_dir
+        )
         if code != 0:
             failure = ml / "output" / "failure"
             reason = failure.read_text() if failure.is_file() else process.tail(logs / "stderr.log")
