@@ -64,7 +64,7 @@ def run_local(home: Path, parameters: dict | None = None) -> tuple[float, dict]:
 
 
 def step_times(home: Path) -> dict:
-    """Per step of the newest execution: (recorded seconds, process seconds)."""
+    """Per step of the newest execution: (recorded seconds, process seconds, max RSS MiB)."""
     with sqlite3.connect(home / "state.sqlite") as db:
         (arn,) = db.execute("SELECT arn FROM executions ORDER BY created DESC LIMIT 1").fetchone()
         rows = db.execute(
@@ -74,8 +74,8 @@ def step_times(home: Path) -> dict:
     for name, started, ended, log_dir in rows:
         recorded = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
         timing = Path(log_dir) / "process.json"
-        process = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
-        times[name] = (recorded, process)
+        record = json.loads(timing.read_text()) if timing.exists() else {}
+        times[name] = (recorded, record.get("seconds", 0.0), record.get("max_rss_mib") or 0.0)
     return times
 
 
@@ -110,31 +110,34 @@ def main() -> None:
     )
     print(f"ratio to the SDK import: {wall / floor:.2f}x")
     _, steps = runs[walls.index(wall)]
-    process_total = sum(p for _, p in steps.values())
-    print("per step: recorded s / process s / engine overhead s")
-    for name, (recorded, process) in sorted(steps.items(), key=lambda kv: -kv[1][1]):
-        print(f"  {name:40s} {recorded:6.3f} {process:6.3f} {recorded - process:6.3f}")
-    print(
-        f"engine overhead per step (mean): {statistics.mean(r - p for r, p in steps.values()):.3f} s"
-    )
+    process_total = sum(p for _, p, _ in steps.values())
+    print("per step: recorded s / process s / engine overhead s / peak RSS MiB")
+    for name, (recorded, process, rss) in sorted(steps.items(), key=lambda kv: -kv[1][1]):
+        print(f"  {name:40s} {recorded:6.3f} {process:6.3f} {recorded - process:6.3f} {rss:7.1f}")
+    overhead = statistics.mean(r - p for r, p, _ in steps.values())
+    print(f"engine overhead per step (mean): {overhead:.3f} s")
     print(
         f"wall time minus the steps' process times: {wall - process_total:.2f} s "
         f"(CLI start, SDK import, definition, upsert)"
     )
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"peak memory of any one process: {peak / 1024:.0f} MiB")
+    print(f"peak memory of any one process (CLI, fork server or step): {peak / 1024:.0f} MiB")
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:
-        print("scaling (rows: end to end s, steps' process s, s per 100k rows of process time)")
+        print("scaling (rows: end to end s, steps' process s, process s per 100k rows)")
         with tempfile.TemporaryDirectory() as tmp:
             for rows in sizes:
                 data = resample(
                     Path(os.environ["ABALONE_DATA"]), rows, Path(tmp) / f"abalone-{rows}.csv"
                 )
                 seconds, steps = run_local(Path(tmp) / f"home-{rows}", {"InputDataUrl": str(data)})
-                process = sum(p for _, p in steps.values())
-                print(f"  {rows:>9,d}: {seconds:7.2f} {process:7.2f} {process / rows * 1e5:6.3f}")
+                process = sum(p for _, p, _ in steps.values())
+                rss = max(r for _, _, r in steps.values())
+                print(
+                    f"  {rows:>9,d}: {seconds:7.2f} {process:7.2f} {process / rows * 1e5:6.3f}   "
+                    f"peak step RSS {rss:.0f} MiB"
+                )
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         print(f"peak memory of any one process, with the largest input: {peak / 1024:.0f} MiB")
 
