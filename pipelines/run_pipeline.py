@@ -102,6 +102,14 @@ def _wait_local(execution) -> str:
 
 def main(argv=None):  # pragma: no cover - exercised through subprocess tests
     """The main harness for creating or updating and running the pipeline."""
+    try:
+        _main(argv)
+    except KeyboardInterrupt:  # before an execution exists there is nothing to stop
+        print("\nInterrupted.", file=sys.stderr)
+        sys.exit(130)
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.module_name is None or (args.role_arn is None and not args.local):

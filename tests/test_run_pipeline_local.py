@@ -2,12 +2,17 @@
 
 import io
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import tarfile
+import time
 
 import pytest
 
-from tests.helpers import ABALONE_CSV, run_cli
+from tests.helpers import ABALONE_CSV, ROOT, run_cli
 
 MODULE = "pipelines.abalone.pipeline"
 
@@ -165,3 +170,37 @@ def test_fresh_interpreters_give_the_same_model_as_the_fork_server(first_run):
         for p in (home / "executions" / first_id).glob("*/logs/process.json")
     }
     assert first_launchers == {"fork server"}
+
+
+def test_ctrl_c_stops_the_execution_and_its_processes(local_home, tmp_path):
+    pid_file = tmp_path / "sleeper.pid"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.run_pipeline",
+            "-n",
+            "tests.fixtures.slow_pipeline",
+            "--local",
+            "--kwargs",
+            json.dumps({"pid_file": str(pid_file)}),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    deadline = time.time() + 60
+    while not pid_file.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert pid_file.exists(), proc.communicate()
+    time.sleep(0.1)
+    sleeper = int(pid_file.read_text())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Interrupted: stopping the execution..." in err
+    assert "Execution status: Stopped" in out
+    assert '"StepStatus": "Stopped"' in out
+    with pytest.raises(ProcessLookupError):
+        os.kill(sleeper, 0)

@@ -258,6 +258,26 @@ class LocalSageMakerClient:
         self.backend.stop_execution(kwargs["PipelineExecutionArn"])
         return {"PipelineExecutionArn": kwargs["PipelineExecutionArn"]}
 
+    # jobs the steps ran
+    def _job(self, kind: str, name: str) -> dict:
+        properties = self.backend.history.job_properties(f"{kind}JobName", name)
+        if properties is None:
+            raise LocalTargetError(f"Could not find {kind.lower()} job '{name}'.")
+        for key, value in list(properties.items()):
+            if key.endswith("Time") and isinstance(value, str):
+                properties[key] = _dt(value)
+        for metric in properties.get("FinalMetricDataList") or []:
+            metric["Timestamp"] = _dt(metric["Timestamp"])
+        return properties
+
+    @_operation("DescribeProcessingJob")
+    def describe_processing_job(self, **kwargs) -> dict:
+        return self._job("Processing", kwargs["ProcessingJobName"])
+
+    @_operation("DescribeTrainingJob")
+    def describe_training_job(self, **kwargs) -> dict:
+        return self._job("Training", kwargs["TrainingJobName"])
+
     # model registry
     @_operation("CreateModelPackageGroup")
     def create_model_package_group(self, **kwargs) -> dict:

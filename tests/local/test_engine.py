@@ -38,7 +38,11 @@ def launcher(request, monkeypatch):
 
 def process_record(client, arn, step):
     execution_id = arn.rsplit("/", 1)[-1]
-    return json.loads((client.backend.home / "executions" / execution_id / step / "logs" / "process.json").read_text())
+    return json.loads(
+        (
+            client.backend.home / "executions" / execution_id / step / "logs" / "process.json"
+        ).read_text()
+    )
 
 
 def run(client, definition_json, name="P", parameters=None, timeout=120):
@@ -159,7 +163,9 @@ def test_a_bad_override_is_refused_before_anything_runs(client):
     assert client.list_pipeline_executions(PipelineName="P")["PipelineExecutionSummaries"] == []
 
 
-def test_a_failing_script_fails_its_step_runs_nothing_downstream_and_keeps_artifacts(client, launcher):
+def test_a_failing_script_fails_its_step_runs_nothing_downstream_and_keeps_artifacts(
+    client, launcher
+):
     store = client.backend.store
     write = put_script(store, "write.py", WRITE)
     crash = put_script(

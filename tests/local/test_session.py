@@ -59,9 +59,22 @@ def test_upsert_start_describe_wait_list_steps(pipeline, local_home):
     report = json.loads(pipeline.sagemaker_session.read_s3_file(*metrics_uri[5:].split("/", 1)))
     assert report["regression_metrics"]["mse"]["value"] < 5.9
     training = next(s for s in steps if s["StepName"] == "TrainAbaloneModel")
-    assert training["Metadata"]["TrainingJob"]["Arn"].startswith(
-        "arn:aws:sagemaker:us-east-1:000000000000:training-job/pipelines-"
+    arn = training["Metadata"]["TrainingJob"]["Arn"]
+    assert arn.startswith("arn:aws:sagemaker:us-east-1:000000000000:training-job/pipelines-")
+
+    job = client.describe_training_job(TrainingJobName=arn.rsplit("/", 1)[1])
+    assert job["TrainingJobStatus"] == "Completed"
+    model_url = full["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    assert job["ModelArtifacts"]["S3ModelArtifacts"] == model_url
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert set(metrics) == {"train:rmse", "validation:rmse"}
+    assert 0 < metrics["train:rmse"] < metrics["validation:rmse"] < 3
+    evaluation = next(s for s in steps if s["StepName"] == "EvaluateAbaloneModel")
+    processing = client.describe_processing_job(
+        ProcessingJobName=evaluation["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
     )
+    (output,) = processing["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["S3Uri"] + "/evaluation.json" == metrics_uri
 
 
 def test_client_validates_requests_like_boto3(local_home):
