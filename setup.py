@@ -53,6 +53,7 @@ setuptools.setup(
         "console_scripts": [
             "get-pipeline-definition=pipelines.get_pipeline_definition:main",
             "run-pipeline=pipelines.run_pipeline:main",
+            "model-registry=pipelines.model_registry:main",
         ]
     },
     classifiers=[
