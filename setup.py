@@ -20,6 +20,8 @@ required_packages = [
     "numpy",
     "scikit-learn",
     "xgboost",
+    # draws the pipeline's graph (PNG and SVG from one renderer)
+    "matplotlib",
 ]
 extras = {
     "test": [

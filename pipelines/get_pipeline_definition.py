@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from pipelines import _cli
 from pipelines._utils import UsageError, parse_kwargs, with_region
@@ -38,6 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="Dict string of keyword arguments for the pipeline generation (if supported)",
     )
     parser.add_argument("--local", action="store_true", help=_cli.LOCAL_HELP)
+    parser.add_argument(
+        "--format",
+        choices=("json", "mermaid", "dot"),
+        default="json",
+        help="What to output: the definition JSON (default), or its graph as Mermaid or Graphviz DOT.",
+    )
+    parser.add_argument(
+        "--graph",
+        dest="graph",
+        default=None,
+        metavar="FILE",
+        help="Also draw the pipeline's graph to FILE (.png or .svg).",
+    )
     return parser
 
 
@@ -48,6 +62,8 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
     if args.module_name is None:
         parser.print_help()
         sys.exit(2)
+    if args.graph and Path(args.graph).suffix.lower() not in (".png", ".svg"):
+        _cli.usage_error(parser, f"--graph: {args.graph!r} must end in .png or .svg")
     _cli.quiet_sdk(offline=args.local)
     _cli.select_target(args.local)
     try:
@@ -65,7 +81,16 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
             pipeline = get_pipeline_driver(args.module_name, kwargs)
         except MissingRoleError as err:
             raise UsageError(str(err)) from None
-        content = json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=True)
+        definition = json.loads(pipeline.definition())
+        content = json.dumps(definition, indent=2, sort_keys=True)
+        if args.format != "json" or args.graph:
+            from pipelines import graph
+
+            dag = graph.build(definition)
+            if args.format == "mermaid":
+                content = graph.to_mermaid(dag)
+            elif args.format == "dot":
+                content = graph.to_dot(dag)
     except UsageError as err:
         _cli.usage_error(parser, str(err))
     except Exception as e:  # the template's contract: report, trace, exit 1
@@ -74,6 +99,11 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
 
         traceback.print_exc()
         sys.exit(1)
+    if args.graph:
+        try:
+            graph.render(dag, args.graph, title=pipeline.name)
+        except OSError as err:
+            _cli.usage_error(parser, f"--graph: cannot write {args.graph!r}: {err.strerror}")
     if args.file_name:
         try:
             with open(args.file_name, "w") as f:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import traceback
+from typing import Optional
 
 from pipelines import _cli
 from pipelines._utils import UsageError, parse_kwargs, parse_tags, with_region
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         """e.g. '{"ModelApprovalStatus": "Approved"}'""",
     )
     parser.add_argument("--local", action="store_true", help=_cli.LOCAL_HELP)
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="No live progress (it is shown only on a terminal anyway).",
+    )
     return parser
 
 
@@ -88,16 +95,20 @@ def _failure_summary(execution, steps: list) -> str:
     return f"Execution failed: {reason}" if reason else "Execution failed."
 
 
-def _wait_local(execution) -> str:
-    """Block on a local execution; Ctrl-C stops it (its processes end) before exiting."""
+def _wait_local(execution, live_types: Optional[dict]) -> str:
+    """Block on a local execution, showing progress if ``live_types``; Ctrl-C stops it."""
     from pipelines.local.wait import wait_for
+    from pipelines.progress import follow
+
+    def wait() -> str:
+        return follow(execution, live_types) if live_types is not None else wait_for(execution)
 
     try:
-        return wait_for(execution)
+        return wait()
     except KeyboardInterrupt:
         print("\nInterrupted: stopping the execution...", file=sys.stderr)
         execution.stop()
-        return wait_for(execution)
+        return wait()
 
 
 def main(argv=None):  # pragma: no cover - exercised through subprocess tests
@@ -167,8 +178,11 @@ def _main(argv):
         print(f"\n###### Execution started with PipelineExecutionArn: {execution.arn}")
 
         print("Waiting for the execution to finish...")
+        live = args.local and not args.quiet and sys.stdout.isatty()
         if args.local:
-            status = _wait_local(execution)
+            from pipelines.progress import step_types
+
+            status = _wait_local(execution, step_types(parsed) if live else None)
         else:
             try:
                 execution.wait(delay=WAIT_DELAY_SECONDS, max_attempts=WAIT_MAX_ATTEMPTS)
@@ -178,9 +192,16 @@ def _main(argv):
         print("\n#####Execution completed. Execution step details:")
         steps = _print_steps(execution)
         if args.local:
-            print(
-                f"\nStep logs: {local_config.home() / 'executions' / execution.arn.rsplit('/', 1)[-1]}"
-            )
+            from pipelines.local.backend import PICTURE
+
+            folder = local_config.home() / "executions" / execution.arn.rsplit("/", 1)[-1]
+            if live:
+                from pipelines.progress import Progress, step_types
+
+                print("\n" + Progress(step_types(parsed)).table(steps))
+            print(f"\nStep logs: {folder}")
+            if (folder / PICTURE).exists():
+                print(f"Picture of this execution: {folder / PICTURE}")
         print(f"\nExecution status: {status}")
         if status != "Succeeded":
             print(_failure_summary(execution, steps), file=sys.stderr)

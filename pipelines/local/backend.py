@@ -6,6 +6,8 @@ started by one client can be stopped through another.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import secrets
 import string
@@ -20,7 +22,11 @@ from pipelines.local.executions import ExecutionStore, now
 from pipelines.local.parameters import resolve
 from pipelines.local.registry import ModelRegistry
 from pipelines.local.sources import DataSources
+from pipelines.local.steps import process
 from pipelines.local.store import ObjectStore
+
+log = logging.getLogger(__name__)
+PICTURE = "pipeline.png"
 
 _BACKENDS: dict[tuple[str, str], "LocalBackend"] = {}
 _BACKENDS_LOCK = threading.Lock()
@@ -151,18 +157,47 @@ class LocalBackend:
             max_parallel=parallel,
         )
         thread = threading.Thread(
-            target=self._run, args=(engine,), name=f"execution-{execution_id}"
+            target=self._run,
+            args=(engine, pipeline["definition"]),
+            name=f"execution-{execution_id}",
         )
         self.threads[arn] = thread
         thread.start()
         return arn
 
-    def _run(self, engine: Engine) -> None:
+    def _run(self, engine: Engine, definition: str) -> None:
         try:
-            engine.run()
+            status, reason = engine.run()
         except BaseException as err:  # the record must never stay "Executing"
             self.history.finish_execution(engine.info.arn, "Failed", f"InternalError: {err}")
             raise
+        self._draw(engine, definition, status)
+        self.history.finish_execution(engine.info.arn, status, reason)
+
+    def _draw(self, engine: Engine, definition: str, status: str) -> None:
+        """The execution's picture, steps coloured by status, beside its steps' folders.
+
+        Drawn in a step process (warm, and isolated: a drawing problem never fails a run).
+        """
+        folder = engine.work_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        statuses = {s.name: s.status for s in self.history.steps(engine.info.arn)}
+        (folder / "definition.json").write_text(definition)
+        (folder / "statuses.json").write_text(json.dumps(statuses))
+        title = f"{engine.info.pipeline_name} · execution {engine.info.id} · {status}"
+        target = [
+            "-m",
+            "pipelines.graph",
+            str(folder / "definition.json"),
+            str(folder / PICTURE),
+            "--statuses",
+            str(folder / "statuses.json"),
+            "--title",
+            title,
+        ]
+        code = process.run_python({}, target, folder / "picture-logs", threading.Event())
+        if code != 0:
+            log.warning("could not draw %s (see %s)", folder / PICTURE, folder / "picture-logs")
 
     def execution(self, arn: str) -> dict:
         record = self.history.execution(arn)

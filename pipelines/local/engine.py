@@ -99,8 +99,8 @@ class Engine:
         }
 
     # scheduling
-    def run(self) -> str:
-        """Run to the end; returns and records the execution's final status."""
+    def run(self) -> tuple[str, Optional[str]]:
+        """Run to the end; returns the execution's final status and failure reason."""
         steps = self.plan.steps
         pending = set(steps)
         state: dict[str, str] = {}
@@ -129,8 +129,7 @@ class Engine:
             status, reason = "Failed", failure
         else:
             status, reason = "Succeeded", None
-        self.history.finish_execution(self.info.arn, status, reason)
-        return status
+        return status, reason
 
     def _schedule(self, pool, pending: set, state: dict, outcomes: dict, running: dict) -> None:
         """Start every step whose upstream steps are done; skip those that will not run."""

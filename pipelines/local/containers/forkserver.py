@@ -33,12 +33,14 @@ PRELOAD = (
     "sklearn.pipeline",
     "sklearn.preprocessing",
     "xgboost",
+    "matplotlib.pyplot",
     "pipelines.local.containers.launch",
     "pipelines.local.containers.xgboost_algorithm",
 )
 
 
 def preload() -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # steps have no display
     for name in PRELOAD:
         try:
             importlib.import_module(name)
