@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional
 
+from pipelines.local import retries
 from pipelines.local.definition import Plan, StepSpec, own_arguments
 from pipelines.local.errors import ExecutionStopped, StepFailed
 from pipelines.local.executions import ExecutionStore, now, to_json
@@ -196,8 +198,7 @@ class Engine:
                 services=self.services,
                 stop=self.stop,
             )
-            job_dir.mkdir(parents=True, exist_ok=True)
-            result: StepOutcome = EXECUTORS[spec.type].run(ctx)
+            result = self._attempts(spec, ctx)
             self._publish(spec, result.properties)
         except ExecutionStopped:
             self.history.step_finished(
@@ -229,6 +230,42 @@ class Engine:
             cache_key=cache_key if spec.cache_config.get("Enabled") else None,
         )
         return "Succeeded", result.outcome, None
+
+    def _attempts(self, spec: StepSpec, ctx: StepContext) -> StepOutcome:
+        """Run the step's executor, again as its RetryPolicies say; each attempt in its own folder."""
+        first_start = time.monotonic()
+        attempt = 1
+        while True:
+            ctx.job_dir = self.work_dir / spec.name / (f"attempt-{attempt}" if attempt > 1 else "")
+            ctx.job_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                return EXECUTORS[spec.type].run(ctx)
+            except ExecutionStopped:
+                raise
+            except StepFailed as err:
+                error = err
+            except Exception as err:  # the local target's own fault while running the step
+                (ctx.job_dir / "engine-error.log").write_text(traceback.format_exc())
+                error = StepFailed(
+                    f"InternalError: {type(err).__name__}: {err} (details in {ctx.job_dir / 'engine-error.log'})",
+                    kind=retries.SERVICE_FAULT,
+                )
+            delay = retries.delay_before_retry(
+                spec.retry_policies, error.kind, attempt, first_start
+            )
+            if delay is None:
+                raise error
+            log.info(
+                "step %s attempt %d failed (%s); retrying in %.1f s",
+                spec.name,
+                attempt,
+                error,
+                delay,
+            )
+            if self.stop.wait(delay):
+                raise ExecutionStopped("the execution was stopped")
+            attempt += 1
+            self.history.step_retried(self.info.arn, spec.name)
 
     def _publish(self, spec: StepSpec, properties: dict) -> None:
         """Make a finished step's properties and property files readable by later steps."""
@@ -285,4 +322,5 @@ def compile_plan(definition) -> Plan:
     plan = parse(definition, supported_types=set(EXECUTORS))
     for spec in plan.steps.values():
         EXECUTORS[spec.type].validate(spec)
+        retries.validate(spec.name, spec.retry_policies)
     return plan

@@ -1,5 +1,7 @@
 """Errors of the local target, each meaning one thing to the caller."""
 
+from __future__ import annotations
+
 
 class LocalTargetError(Exception):
     """Base of the local target's errors."""
@@ -14,7 +16,14 @@ class ParameterError(LocalTargetError):
 
 
 class StepFailed(LocalTargetError):
-    """A step ended in failure; the message is the step's FailureReason."""
+    """A step ended in failure; the message is the step's FailureReason.
+
+    ``kind`` is the SageMaker exception type a RetryPolicy may name (None: not retryable).
+    """
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind
 
 
 class ExecutionStopped(LocalTargetError):

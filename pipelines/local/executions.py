@@ -281,6 +281,13 @@ class ExecutionStore:
                 (execution_arn, name, type_, display_name, "Executing", now().isoformat(), log_dir),
             )
 
+    def step_retried(self, execution_arn: str, name: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE steps SET attempts=attempts+1 WHERE execution_arn=? AND name=?",
+                (execution_arn, name),
+            )
+
     def step_finished(
         self,
         execution_arn: str,

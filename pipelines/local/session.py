@@ -17,6 +17,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 
 from pipelines import _sdk
 from pipelines.local import config
+from pipelines.local.s3 import LocalS3Client, LocalS3Resource
 from pipelines.local.store import ObjectStore
 
 # Defaults for the SDK, given directly so no config file (nor S3) is read and no telemetry sent.
@@ -26,13 +27,28 @@ LOCAL_SDK_CONFIG = {
 }
 
 
-def _offline_boto_session(region: str) -> boto3.Session:
-    """A boto3 session that never looks for credentials (no files, no metadata service)."""
-    return boto3.Session(
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        region_name=region,
-    )
+class LocalBotoSession(boto3.Session):
+    """A boto3 session whose S3 and SageMaker are local; it never looks for credentials.
+
+    The SDK creates some clients from the session itself (e.g. to upload framework code).
+    """
+
+    def __init__(self, region: str, store: ObjectStore, sagemaker_client):
+        super().__init__(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=region
+        )
+        self._local_clients = {"s3": LocalS3Client(store), "sagemaker": sagemaker_client}
+        self._s3_resource = LocalS3Resource(store)
+
+    def client(self, service_name, *args, **kwargs):
+        if service_name in self._local_clients:
+            return self._local_clients[service_name]
+        return super().client(service_name, *args, **kwargs)
+
+    def resource(self, service_name, *args, **kwargs):
+        if service_name == "s3":
+            return self._s3_resource
+        return super().resource(service_name, *args, **kwargs)
 
 
 class LocalPipelineSession(PipelineSession):
@@ -51,10 +67,10 @@ class LocalPipelineSession(PipelineSession):
         region = region or os.environ.get("AWS_DEFAULT_REGION") or config.DEFAULT_REGION
         self.local_home = Path(home) if home else config.home()
         self.object_store = ObjectStore(self.local_home / "s3")
-        boto_session = _offline_boto_session(region)
+        client = LocalSageMakerClient(region=region, home=self.local_home)
         super().__init__(
-            boto_session=boto_session,
-            sagemaker_client=LocalSageMakerClient(region=region, home=self.local_home),
+            boto_session=LocalBotoSession(region, self.object_store, client),
+            sagemaker_client=client,
             default_bucket=default_bucket or config.default_bucket(region),
             sagemaker_config=LOCAL_SDK_CONFIG,
         )

@@ -311,3 +311,76 @@ def test_missing_input_fails_with_the_uri(client):
     )
     assert status["PipelineExecutionStatus"] == "Failed"
     assert "s3://test-bucket/none/" in steps["Read"]["FailureReason"]
+
+
+KILLED_ONCE = """
+import os, signal, sys
+marker = sys.argv[1]
+if not os.path.exists(marker):
+    open(marker, "w").close()
+    os.kill(os.getpid(), signal.SIGKILL)
+os.makedirs("/opt/ml/processing/out", exist_ok=True)
+open("/opt/ml/processing/out/done.txt", "w").write("second attempt")
+"""
+RETRY_INTERNAL = [
+    {
+        "ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"],
+        "IntervalSeconds": 0,
+        "BackoffRate": 1.0,
+        "MaxAttempts": 2,
+    }
+]
+
+
+def test_a_killed_job_is_retried_by_its_policy_and_attempts_are_counted(client, launcher, tmp_path):
+    script = put_script(client.backend.store, "killed.py", KILLED_ONCE)
+    step = processing(
+        "Flaky",
+        script,
+        outputs=["out"],
+        arguments=[str(tmp_path / "marker")],
+        RetryPolicies=RETRY_INTERNAL,
+    )
+    arn, status, steps = run(client, definition(step))
+    assert status["PipelineExecutionStatus"] == "Succeeded", steps
+    assert steps["Flaky"]["AttemptCount"] == 2
+    execution = client.backend.home / "executions" / arn.rsplit("/", 1)[-1] / "Flaky"
+    assert json.loads((execution / "logs" / "process.json").read_text())["exit_code"] == -9
+    assert (
+        json.loads((execution / "attempt-2" / "logs" / "process.json").read_text())["exit_code"]
+        == 0
+    )
+
+
+def test_without_a_policy_a_killed_job_fails_with_the_signal(client, tmp_path):
+    script = put_script(client.backend.store, "killed.py", KILLED_ONCE)
+    _, status, steps = run(
+        client, definition(processing("Flaky", script, arguments=[str(tmp_path / "m")]))
+    )
+    assert status["PipelineExecutionStatus"] == "Failed"
+    assert steps["Flaky"]["FailureReason"].startswith(
+        "InternalServerError: the processing script process was killed by SIGKILL"
+    )
+    assert steps["Flaky"]["AttemptCount"] == 1
+
+
+def test_a_scripts_own_error_is_not_retried(client):
+    script = put_script(client.backend.store, "crash.py", "raise SystemExit(3)\n")
+    policy = [
+        {
+            "ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR", "Step.SERVICE_FAULT"],
+            "MaxAttempts": 5,
+            "IntervalSeconds": 0,
+        }
+    ]
+    _, status, steps = run(client, definition(processing("Crash", script, RetryPolicies=policy)))
+    assert steps["Crash"]["StepStatus"] == "Failed" and steps["Crash"]["AttemptCount"] == 1
+
+
+def test_unknown_retry_exception_types_are_refused(client):
+    script = put_script(client.backend.store, "write.py", WRITE)
+    bad = definition(
+        processing("W", script, RetryPolicies=[{"ExceptionType": ["Step.OOPS"], "MaxAttempts": 1}])
+    )
+    with pytest.raises(ClientError, match="retry exception type 'Step.OOPS'"):
+        client.create_pipeline(PipelineName="P", PipelineDefinition=bad, RoleArn=ROLE)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Optional
 
 import pipelines
-from pipelines.local.errors import ExecutionStopped
+from pipelines.local.errors import ExecutionStopped, StepFailed
+from pipelines.local.retries import JOB_INTERNAL_ERROR
 
 PROJECT_ROOT = str(Path(pipelines.__file__).resolve().parent.parent)
 POLL_SECONDS = 0.02
@@ -34,6 +35,26 @@ def tail(path: Path, lines: int = 12, chars: int = 1500) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.strip().splitlines()[-lines:])[-chars:]
+
+
+def failure(code: int, log_dir: Path, what: str) -> StepFailed:
+    """The step failure for a process that exited with ``code``.
+
+    Killed by a signal we did not send (the OOM killer, a crash): SageMaker's
+    JOB_INTERNAL_ERROR, which RetryPolicies may retry. Any other exit: the job's own error.
+    """
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return StepFailed(
+            f"InternalServerError: the {what} process was killed by {name}:\n{tail(log_dir / 'stderr.log')}",
+            kind=JOB_INTERNAL_ERROR,
+        )
+    return StepFailed(
+        f"AlgorithmError: the {what} exited with code {code}:\n{tail(log_dir / 'stderr.log')}"
+    )
 
 
 def child_environment(extra: Optional[dict] = None) -> dict:

@@ -6,7 +6,7 @@ import os
 from datetime import datetime, timezone
 
 from pipelines.local.definition import StepSpec
-from pipelines.local.errors import DefinitionError, StepFailed
+from pipelines.local.errors import DefinitionError
 from pipelines.local.steps import process
 from pipelines.local.steps.base import StepContext, StepOutcome
 
@@ -83,10 +83,7 @@ class ProcessingExecutor:
             mapping, command[1:], ctx.job_dir / "logs", ctx.stop, env=env, cwd=container
         )
         if code != 0:
-            reason = process.tail(ctx.job_dir / "logs" / "stderr.log")
-            raise StepFailed(
-                f"AlgorithmError: the processing script exited with code {code}:\n{reason}"
-            )
+            raise process.failure(code, ctx.job_dir / "logs", "processing script")
 
         for item in outputs:
             ctx.store.upload_folder(local(item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"])

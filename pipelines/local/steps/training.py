@@ -99,8 +99,9 @@ class TrainingExecutor:
         )
         if code != 0:
             failure = ml / "output" / "failure"
-            reason = failure.read_text() if failure.is_file() else process.tail(logs / "stderr.log")
-            raise StepFailed(f"ClientError: {reason}")
+            if code > 0 and failure.is_file():
+                raise StepFailed(f"ClientError: {failure.read_text()}")
+            raise process.failure(code, logs, "training job")
 
         output_path = args["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         model_uri = f"{output_path}/{job_name}/output/model.tar.gz"
