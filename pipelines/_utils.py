@@ -136,6 +136,8 @@ def get_pipeline_custom_tags(module_name, args, tags):
     """Gets the custom tags for pipeline (the project's tags appended), if the module has them."""
     try:
         module = importlib.import_module(module_name)
+        if not hasattr(module, "get_pipeline_custom_tags"):  # the tag helper is optional
+            return tags
         kwargs = args if isinstance(args, dict) else parse_kwargs(args)
         return module.get_pipeline_custom_tags(
             tags, kwargs.get("region"), kwargs.get("sagemaker_project_name")

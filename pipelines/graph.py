@@ -126,7 +126,12 @@ def build(definition, statuses: Optional[dict[str, str]] = None) -> Graph:
         for source in spec.depends_on:
             if source not in data:
                 graph.edges.append(Edge(_step_id(source), target, "depends"))
-        if spec.branch is not None:
+        same_branch = [
+            u for u in data | set(spec.depends_on) if plan.steps[u].branch == spec.branch
+        ]
+        if (
+            spec.branch is not None and not same_branch
+        ):  # inner steps hang off the branch's first ones
             graph.edges.append(
                 Edge(
                     _step_id(spec.branch.condition), target, "if" if spec.branch.outcome else "else"

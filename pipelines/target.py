@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -85,6 +86,25 @@ def resolve_role(role: Optional[str], session) -> str:
         'to get_pipeline (CLI: --kwargs \'{"role": "arn:..."}\'), or set '
         "SAGEMAKER_PIPELINE_ROLE_ARN; or run on the local target with --local"
     )
+
+
+def upload_source_dir(session, folder: str, pipeline_name: str) -> str:
+    """Pack a framework source folder as ``sourcedir.tar.gz``, upload it under its content hash.
+
+    Given to an estimator or model as ``source_dir``, the S3 URI keeps the SDK from uploading
+    the folder under a timestamped name: the definition stays the same from run to run.
+    """
+    from pipelines.local.artifacts import pack_folder
+
+    body = pack_folder(Path(folder))
+    digest = hashlib.sha256(body).hexdigest()
+    bucket = session.default_bucket()
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "sourcedir.tar.gz"
+        archive.write_bytes(body)
+        return session.upload_data(
+            str(archive), bucket=bucket, key_prefix=f"{pipeline_name}/code/{digest}"
+        )
 
 
 def upload_code(session, path: str, pipeline_name: str) -> str:

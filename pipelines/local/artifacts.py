@@ -13,9 +13,18 @@ def pack_model(model_dir: Path) -> bytes:
 
     Two runs that produce the same model files produce the same bytes.
     """
+    return pack_folder(model_dir)
+
+
+def pack_folder(folder: Path) -> bytes:
+    """A reproducible ``.tar.gz`` of a folder's files (``__pycache__`` left out)."""
+    model_dir = folder
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
+        files = (
+            p for p in Path(model_dir).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        )
+        for path in sorted(files):
             info = tarfile.TarInfo(path.relative_to(model_dir).as_posix())
             info.size = path.stat().st_size
             info.mtime = 0
@@ -26,3 +35,18 @@ def pack_model(model_dir: Path) -> bytes:
     with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="") as gz:
         gz.write(raw.getvalue())
     return out.getvalue()
+
+
+def unpack(archive: Path, dest: Path) -> None:
+    """Extract a (possibly gzipped) tar, refusing members that would land outside ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:  # Python without extraction filters: check paths ourselves
+            root = dest.resolve()
+            for member in tar.getmembers():
+                target = (dest / member.name).resolve()
+                if root != target and root not in target.parents:
+                    raise ValueError(f"{archive.name}: member {member.name!r} escapes the folder")
+            tar.extractall(dest)

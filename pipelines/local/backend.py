@@ -20,6 +20,7 @@ from pipelines.local.engine import Engine, ExecutionInfo, Services, compile_plan
 from pipelines.local.errors import LocalTargetError
 from pipelines.local.executions import ExecutionStore, now
 from pipelines.local.parameters import resolve
+from pipelines.local.models import ModelStore
 from pipelines.local.registry import ModelRegistry
 from pipelines.local.sources import DataSources
 from pipelines.local.steps import process
@@ -61,8 +62,9 @@ class LocalBackend:
         self.store = ObjectStore(self.home / "s3")
         self.history = ExecutionStore(self.home / "state.sqlite")
         self.registry = ModelRegistry(self.home / "state.sqlite", region, account)
+        self.models = ModelStore(self.home / "state.sqlite", region, account)
         self.services = Services(
-            self.store, self.registry, DataSources(self.store, self.home / "datasets")
+            self.store, self.registry, DataSources(self.store, self.home / "datasets"), self.models
         )
         self.threads: dict[str, threading.Thread] = {}
 

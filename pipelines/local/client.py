@@ -278,6 +278,29 @@ class LocalSageMakerClient:
     def describe_training_job(self, **kwargs) -> dict:
         return self._job("Training", kwargs["TrainingJobName"])
 
+    # models
+    @_operation("CreateModel")
+    def create_model(self, **kwargs) -> dict:
+        return {"ModelArn": self.backend.models.create(kwargs["ModelName"], kwargs)["ModelArn"]}
+
+    @_operation("DescribeModel")
+    def describe_model(self, **kwargs) -> dict:
+        return self.backend.models.describe(kwargs["ModelName"])
+
+    @_operation("ListModels")
+    def list_models(self, **kwargs) -> dict:
+        contains = kwargs.get("NameContains") or ""
+        return {"Models": [m for m in self.backend.models.list() if contains in m["ModelName"]]}
+
+    @_operation("DeleteModel")
+    def delete_model(self, **kwargs) -> dict:
+        self.backend.models.delete(kwargs["ModelName"])
+        return {}
+
+    @_operation("DescribeTransformJob")
+    def describe_transform_job(self, **kwargs) -> dict:
+        return self._job("Transform", kwargs["TransformJobName"])
+
     # model registry
     @_operation("CreateModelPackageGroup")
     def create_model_package_group(self, **kwargs) -> dict:

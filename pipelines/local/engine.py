@@ -24,6 +24,7 @@ from pipelines.local.definition import Plan, StepSpec, own_arguments
 from pipelines.local.errors import ExecutionStopped, StepFailed
 from pipelines.local.executions import ExecutionStore, now, to_json
 from pipelines.local.expressions import ExpressionError, Scope, evaluate
+from pipelines.local.models import ModelStore
 from pipelines.local.registry import ModelRegistry
 from pipelines.local.sources import DataSources
 from pipelines.local.steps import EXECUTORS, StepContext, StepOutcome
@@ -51,6 +52,7 @@ class Services:
     store: ObjectStore
     registry: ModelRegistry
     sources: DataSources
+    models: ModelStore
 
 
 @dataclass

@@ -5,7 +5,9 @@ macOS) we cannot bind-mount there. Instead every path-taking function of ``os``,
 ``builtins`` that Python code reaches (``open``, ``pathlib``, ``shutil``, ``glob``, pandas,
 numpy, tarfile, ...) is wrapped to rewrite a mapped prefix. Paths handed straight to C
 libraries (e.g. ``xgboost.DMatrix("/opt/ml/...")``) and non-Python child processes are not
-rewritten: that is this mechanism's limit, stated in the README.
+rewritten: that is this mechanism's limit, stated in the README. Python's import system
+reads files through its own bound functions too: code that imports from a container path
+puts ``to_local(path)`` on ``sys.path`` instead.
 """
 
 from __future__ import annotations
@@ -85,9 +87,35 @@ def _wrap_two(func: Callable, remap: PathMap) -> Callable:
     return wrapper
 
 
+def _patch_captured_references(wrapped_open: Callable) -> None:
+    """Standard modules that keep their own reference to a file function from import time."""
+    import tarfile
+
+    tarfile.bltn_open = wrapped_open  # tarfile writes extracted members with it
+    import pathlib
+
+    accessor = getattr(pathlib, "_NormalAccessor", None)  # Python < 3.11 binds os functions here
+    if accessor is not None:
+        for name in dir(accessor):
+            function = getattr(os, name, None)
+            if not name.startswith("_") and callable(function):
+                setattr(accessor, name, staticmethod(function))
+        accessor.open = staticmethod(wrapped_open)
+
+
+_current = PathMap({})
+
+
+def to_local(path: str) -> str:
+    """The real path of a container path, for what bypasses the map (the import system)."""
+    return _current(path)
+
+
 def install(mapping: dict[str, str]) -> PathMap:
     """Rewrite mapped prefixes for the rest of this process (and its Python children)."""
+    global _current
     remap = PathMap(mapping)
+    _current = remap
     for name in _ONE_PATH:
         if hasattr(os, name):
             setattr(os, name, _wrap_first(getattr(os, name), remap))
@@ -97,6 +125,7 @@ def install(mapping: dict[str, str]) -> PathMap:
     wrapped_open = _wrap_first(io.open, remap)
     builtins.open = wrapped_open
     io.open = wrapped_open
+    _patch_captured_references(wrapped_open)
     os.environ[ENV_VAR] = json.dumps(mapping)
     if SITE_DIR not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(

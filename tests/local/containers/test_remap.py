@@ -96,3 +96,37 @@ def test_child_python_processes_inherit_the_map(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (root / "child.txt").read_text() == "child"
+
+
+def test_tar_extraction_lands_in_the_mapped_folder(tmp_path):
+    import io
+    import tarfile
+
+    root = tmp_path / "opt" / "ml"
+    (root / "code").mkdir(parents=True)
+    payload = io.BytesIO()
+    with tarfile.open(fileobj=payload, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model.joblib")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"model"))
+    (root / "model.tar.gz").write_bytes(payload.getvalue())
+    (root / "code" / "extract.py").write_text(
+        "import tarfile\n"
+        "with tarfile.open('/opt/ml/model.tar.gz') as tar:\n"
+        "    tar.extractall('/opt/ml/extracted', filter='data')\n"
+        "print(open('/opt/ml/extracted/model.joblib').read())\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.local.containers.launch",
+            json.dumps({"/opt/ml": str(root)}),
+            "/opt/ml/code/extract.py",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "model"
+    assert (root / "extracted" / "model.joblib").read_bytes() == b"model"

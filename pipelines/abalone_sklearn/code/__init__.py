@@ -1,0 +1,1 @@
+"""The training and inference scripts (the estimator's source_dir)."""
