@@ -262,9 +262,9 @@ def render(graph: Graph, path, title: Optional[str] = None) -> Path:
         )
         ax.add_patch(arrow)
         if edge.kind in ("if", "else"):
-            ax.text(
-                (x1 + x2) / 2,
-                (y1 + y2) / 2,
+            ax.text(  # nearer the condition, clear of the boxes below
+                x1 + (x2 - x1) * 0.35,
+                y1 - box_h / 2 + (y2 - y1 + box_h) * 0.35,
                 edge.kind,
                 ha="center",
                 va="center",
