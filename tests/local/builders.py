@@ -3,6 +3,8 @@
 import json
 import textwrap
 
+from botocore.exceptions import ClientError
+
 from pipelines.local.store import ObjectStore
 
 BUCKET = "test-bucket"
@@ -101,3 +103,24 @@ def definition(*steps, parameters=()):
     return json.dumps(
         {"Version": "2020-12-01", "Parameters": list(parameters), "Steps": list(steps)}
     )
+
+
+def run(client, definition_json, name="P", parameters=None, timeout=120):
+    try:
+        client.create_pipeline(PipelineName=name, PipelineDefinition=definition_json, RoleArn=ROLE)
+    except ClientError as err:
+        assert "already exists" in err.response["Error"]["Message"]
+        client.update_pipeline(PipelineName=name, PipelineDefinition=definition_json, RoleArn=ROLE)
+    kwargs = {"PipelineName": name}
+    if parameters:
+        kwargs["PipelineParameters"] = [{"Name": k, "Value": str(v)} for k, v in parameters.items()]
+    arn = client.start_pipeline_execution(**kwargs)["PipelineExecutionArn"]
+    client.backend.wait(arn, timeout=timeout)
+    status = client.describe_pipeline_execution(PipelineExecutionArn=arn)
+    steps = {
+        s["StepName"]: s
+        for s in client.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+            "PipelineExecutionSteps"
+        ]
+    }
+    return arn, status, steps

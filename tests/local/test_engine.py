@@ -7,8 +7,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from pipelines.local.client import LocalSageMakerClient
-from tests.local.builders import ROLE, definition, output_of, processing, put_script
+from tests.local.builders import ROLE, definition, output_of, processing, put_script, run
 
 WRITE = """
 import os, sys, time
@@ -22,11 +21,6 @@ text = open("/opt/ml/processing/in/data.txt").read()
 os.makedirs("/opt/ml/processing/report", exist_ok=True)
 json.dump({"metrics": {"score": float(len(text))}, "text": text}, open("/opt/ml/processing/report/report.json", "w"))
 """
-
-
-@pytest.fixture
-def client(local_home):
-    return LocalSageMakerClient(region="us-east-1", home=local_home)
 
 
 @pytest.fixture(params=["fork server", "spawn"])
@@ -43,27 +37,6 @@ def process_record(client, arn, step):
             client.backend.home / "executions" / execution_id / step / "logs" / "process.json"
         ).read_text()
     )
-
-
-def run(client, definition_json, name="P", parameters=None, timeout=120):
-    try:
-        client.create_pipeline(PipelineName=name, PipelineDefinition=definition_json, RoleArn=ROLE)
-    except ClientError as err:
-        assert "already exists" in err.response["Error"]["Message"]
-        client.update_pipeline(PipelineName=name, PipelineDefinition=definition_json, RoleArn=ROLE)
-    kwargs = {"PipelineName": name}
-    if parameters:
-        kwargs["PipelineParameters"] = [{"Name": k, "Value": str(v)} for k, v in parameters.items()]
-    arn = client.start_pipeline_execution(**kwargs)["PipelineExecutionArn"]
-    client.backend.wait(arn, timeout=timeout)
-    status = client.describe_pipeline_execution(PipelineExecutionArn=arn)
-    steps = {
-        s["StepName"]: s
-        for s in client.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
-            "PipelineExecutionSteps"
-        ]
-    }
-    return arn, status, steps
 
 
 def conditional_pipeline(client):

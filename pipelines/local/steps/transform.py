@@ -89,24 +89,24 @@ class TransformExecutor:
             raise StepFailed(f"ClientError: {err}") from None
         container = model["PrimaryContainer"]
         env = {k: str(v) for k, v in (container.get("Environment") or {}).items()}
+        program = env.get("SAGEMAKER_PROGRAM")
+        if not program and not XGBOOST_IMAGE.search(container.get("Image", "")):
+            raise StepFailed(
+                f"ClientError: model {model['ModelName']}: image {container.get('Image')!r} is not supported "
+                "locally (the built-in XGBoost algorithm, or a framework model with an inference script)"
+            )
         ml = ctx.job_dir / "container" / "opt" / "ml"
         with tempfile.TemporaryDirectory(dir=ctx.job_dir) as scratch:
             if container.get("ModelDataUrl"):
                 ctx.services.sources.fetch(container["ModelDataUrl"], Path(scratch) / "model")
                 for archive in (Path(scratch) / "model").iterdir():
                     unpack(archive, ml / "model")
-            program = env.get("SAGEMAKER_PROGRAM")
             if program:
                 ctx.services.sources.fetch(
                     env["SAGEMAKER_SUBMIT_DIRECTORY"], Path(scratch) / "code"
                 )
                 for archive in (Path(scratch) / "code").iterdir():
                     unpack(archive, ml / "code")
-            elif not XGBOOST_IMAGE.search(container.get("Image", "")):
-                raise StepFailed(
-                    f"ClientError: model {model['ModelName']}: image {container.get('Image')!r} is not supported "
-                    "locally (the built-in XGBoost algorithm, or a framework model with an inference script)"
-                )
         transform_input = args["TransformInput"]
         input_dir = ml / "transform" / "input"
         ctx.services.sources.fetch(
