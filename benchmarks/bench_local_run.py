@@ -45,16 +45,12 @@ def sdk_import_seconds(repeat: int) -> float:
     )
 
 
+MODULE = "pipelines.abalone.pipeline"
+
+
 def run_local(home: Path, parameters: dict | None = None) -> tuple[float, dict]:
     env = {**os.environ, "PIPELINES_LOCAL_HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true"}
-    argv = [
-        sys.executable,
-        "-m",
-        "pipelines.run_pipeline",
-        "-n",
-        "pipelines.abalone.pipeline",
-        "--local",
-    ]
+    argv = [sys.executable, "-m", "pipelines.run_pipeline", "-n", MODULE, "--local"]
     if parameters:
         argv += ["--parameters", json.dumps(parameters)]
     seconds, result = timed(argv, env)
@@ -93,7 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", default="250000,500000,1000000")
+    parser.add_argument("--module", default=MODULE, help="the pipeline module to run")
     args = parser.parse_args()
+    globals()["MODULE"] = args.module
     os.environ.setdefault("ABALONE_DATA", str(DEFAULT_DATA))
 
     floor = sdk_import_seconds(args.repeat)
