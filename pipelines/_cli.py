@@ -57,3 +57,29 @@ def require_credentials(parser: argparse.ArgumentParser) -> None:
 
 def stderr(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def pipeline_kwargs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
+    """``--kwargs`` parsed, with a default region; without --local, credentials checked first.
+
+    Raises UsageError for the caller to report.
+    """
+    from pipelines._utils import parse_kwargs, with_region
+
+    kwargs = with_region(
+        args.module_name, parse_kwargs(args.kwargs), fallback="us-east-1" if args.local else None
+    )
+    if not args.local:
+        require_credentials(parser)
+    return kwargs
+
+
+def build_pipeline(module_name: str, kwargs: dict):
+    """The module's pipeline; a missing role is the user's to fix (UsageError)."""
+    from pipelines._utils import UsageError, get_pipeline_driver
+    from pipelines.target import MissingRoleError
+
+    try:
+        return get_pipeline_driver(module_name, kwargs)
+    except MissingRoleError as err:
+        raise UsageError(str(err)) from None

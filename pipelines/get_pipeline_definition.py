@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from pipelines import _cli
-from pipelines._utils import UsageError, parse_kwargs, with_region
+from pipelines._utils import UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,20 +67,7 @@ def main(argv=None):  # pragma: no cover - exercised through subprocess tests
     _cli.quiet_sdk(offline=args.local)
     _cli.select_target(args.local)
     try:
-        kwargs = with_region(
-            args.module_name,
-            parse_kwargs(args.kwargs),
-            fallback="us-east-1" if args.local else None,
-        )
-        if not args.local:
-            _cli.require_credentials(parser)
-        from pipelines._utils import get_pipeline_driver
-        from pipelines.target import MissingRoleError
-
-        try:
-            pipeline = get_pipeline_driver(args.module_name, kwargs)
-        except MissingRoleError as err:
-            raise UsageError(str(err)) from None
+        pipeline = _cli.build_pipeline(args.module_name, _cli.pipeline_kwargs(parser, args))
         definition = json.loads(pipeline.definition())
         content = json.dumps(definition, indent=2, sort_keys=True)
         if args.format != "json" or args.graph:

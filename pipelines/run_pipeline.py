@@ -9,7 +9,7 @@ import traceback
 from typing import Optional
 
 from pipelines import _cli
-from pipelines._utils import UsageError, parse_kwargs, parse_tags, with_region
+from pipelines._utils import UsageError, parse_kwargs, parse_tags
 
 WAIT_DELAY_SECONDS = 60
 WAIT_MAX_ATTEMPTS = 120
@@ -135,28 +135,18 @@ def _main(argv):
     try:
         tags = parse_tags(args.tags)
         parameters = parse_kwargs(args.parameters, "--parameters")
-        kwargs = with_region(
-            args.module_name,
-            parse_kwargs(args.kwargs),
-            fallback="us-east-1" if args.local else None,
-        )
-        if not args.local:
-            _cli.require_credentials(parser)
+        kwargs = _cli.pipeline_kwargs(parser, args)
     except UsageError as err:
         _cli.usage_error(parser, str(err))
 
     from botocore.exceptions import ClientError, WaiterError
 
-    from pipelines._utils import get_pipeline_custom_tags, get_pipeline_driver
+    from pipelines._utils import get_pipeline_custom_tags
     from pipelines.local import config as local_config
-    from pipelines.target import MissingRoleError
 
     role_arn = args.role_arn or local_config.LOCAL_ROLE_ARN
     try:
-        try:
-            pipeline = get_pipeline_driver(args.module_name, kwargs)
-        except MissingRoleError as err:
-            raise UsageError(str(err)) from None
+        pipeline = _cli.build_pipeline(args.module_name, kwargs)
         print("###### Creating/updating a SageMaker Pipeline with the following definition:")
         parsed = json.loads(pipeline.definition())
         print(json.dumps(parsed, indent=2, sort_keys=True))

@@ -73,3 +73,20 @@ def moto_server(monkeypatch):
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         yield server
+
+
+@pytest.fixture(scope="session")
+def abalone_definition(tmp_path_factory):
+    """The abalone pipeline's definition, as get-pipeline-definition --local prints it."""
+    import json
+
+    from tests.helpers import run_cli
+
+    home = tmp_path_factory.mktemp("definition-home")
+    result = run_cli(
+        ["pipelines.get_pipeline_definition", "-n", "pipelines.abalone.pipeline", "--local"],
+        env={"PIPELINES_LOCAL_HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true"},
+        no_network=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

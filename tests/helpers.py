@@ -36,3 +36,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def definition_steps(definition: dict) -> dict:
+    """Every step of a definition by name, condition branches included (marked with "Branch")."""
+    steps = {}
+    for step in definition["Steps"]:
+        steps[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            for inner in step["Arguments"].get(branch, []):
+                steps[inner["Name"]] = {**inner, "Branch": branch}
+    return steps

@@ -1,7 +1,5 @@
 """The pipeline's picture: graph structure, text forms, PNG/SVG files, and the CLI flags."""
 
-import json
-
 import matplotlib.image
 import pytest
 
@@ -11,13 +9,9 @@ from tests.helpers import ROOT, run_cli
 MODULE = "pipelines.abalone.pipeline"
 
 
-@pytest.fixture(scope="module")
-def definition():
-    result = run_cli(
-        ["pipelines.get_pipeline_definition", "-n", MODULE, "--local"], no_network=True
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+@pytest.fixture
+def definition(abalone_definition):
+    return abalone_definition
 
 
 def _edges(dag):

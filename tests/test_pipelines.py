@@ -9,28 +9,18 @@ import sys
 import jsonschema
 import pytest
 
-from tests.helpers import ROOT, SHARED, run_cli
+from tests.helpers import ROOT, SHARED, definition_steps, run_cli
 
 MODULE = "pipelines.abalone.pipeline"
 
 
-@pytest.fixture(scope="module")
-def definition():
-    result = run_cli(
-        ["pipelines.get_pipeline_definition", "-n", MODULE, "--local"], no_network=True
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+@pytest.fixture
+def definition(abalone_definition):
+    return abalone_definition
 
 
 def _steps(definition):
-    steps = {}
-    for step in definition["Steps"]:
-        steps[step["Name"]] = step
-        for branch in ("IfSteps", "ElseSteps"):
-            for inner in step["Arguments"].get(branch, []):
-                steps[inner["Name"]] = inner
-    return steps
+    return definition_steps(definition)
 
 
 def test_all_parameters_are_declared_with_their_defaults(definition):

@@ -13,20 +13,14 @@ import botocore.session
 import pytest
 
 from pipelines.local.client import LocalSageMakerClient
-from tests.helpers import ABALONE_CSV, run_cli
+from tests.helpers import ABALONE_CSV, definition_steps, run_cli
 
 MODULE = "pipelines.abalone_sklearn.pipeline"
 SERVICE = botocore.session.get_session().get_service_model("sagemaker")
 
 
 def _steps(definition):
-    steps = {}
-    for step in definition["Steps"]:
-        steps[step["Name"]] = step
-        for branch in ("IfSteps", "ElseSteps"):
-            for inner in step["Arguments"].get(branch, []):
-                steps[inner["Name"]] = {**inner, "Branch": branch}
-    return steps
+    return definition_steps(definition)
 
 
 def test_definition_uses_every_step_type_and_is_deterministic(local_home):

@@ -1,6 +1,8 @@
 """Small hand-written definitions, built the way the SDK writes them."""
 
+import io
 import json
+import tarfile
 import textwrap
 
 from botocore.exceptions import ClientError
@@ -124,3 +126,14 @@ def run(client, definition_json, name="P", parameters=None, timeout=120):
         ]
     }
     return arn, status, steps
+
+
+def tarball(files: dict) -> bytes:
+    """A .tar.gz of {name: bytes}."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return buffer.getvalue()

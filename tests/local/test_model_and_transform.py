@@ -11,23 +11,13 @@ import xgboost
 from botocore.exceptions import ClientError
 
 from pipelines.local.artifacts import pack_folder
-from tests.local.builders import BUCKET, definition, run
+from tests.local.builders import BUCKET, definition, run, tarball
 
 XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 RNG = np.random.default_rng(0)
 FEATURES = RNG.normal(size=(20, 3))
 LABELS = FEATURES @ np.array([2.0, -1.0, 0.5])
-
-
-def tarball(files: dict) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, body in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-    return buffer.getvalue()
 
 
 def model_step(name, image, model_data, environment=None):

@@ -4,7 +4,7 @@ import io
 import json
 import tarfile
 
-from tests.local.builders import BUCKET, ROLE, definition, run
+from tests.local.builders import BUCKET, ROLE, definition, run, tarball
 
 TRAIN = b"""
 import argparse, json, os, sys
@@ -23,16 +23,6 @@ open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "report.txt"), "w").write("e
 for epoch in range(args.epochs):
     print(f"epoch={epoch} loss={1.0 / (epoch + 1):.3f};")
 """
-
-
-def sourcedir(files):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, body in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-    return buffer.getvalue()
 
 
 def training_step(hyperparameters, metric_definitions):
@@ -74,7 +64,7 @@ def test_entry_point_runs_with_the_sm_environment(client):
     store = client.backend.store
     store.put_bytes(
         f"s3://{BUCKET}/code/sourcedir.tar.gz",
-        sourcedir({"train.py": TRAIN, "helper.py": b"VALUE = 42\n"}),
+        tarball({"train.py": TRAIN, "helper.py": b"VALUE = 42\n"}),
     )
     store.put_bytes(f"s3://{BUCKET}/data/train/data.csv", b"1,2\n3,4\n5,6\n")
     # framework estimators send every value JSON-encoded
@@ -120,7 +110,7 @@ def test_entry_point_runs_with_the_sm_environment(client):
 
 def test_a_missing_entry_point_is_a_clear_failure(client):
     store = client.backend.store
-    store.put_bytes(f"s3://{BUCKET}/code/sourcedir.tar.gz", sourcedir({"other.py": b""}))
+    store.put_bytes(f"s3://{BUCKET}/code/sourcedir.tar.gz", tarball({"other.py": b""}))
     store.put_bytes(f"s3://{BUCKET}/data/train/data.csv", b"1,2\n")
     hyperparameters = {
         "sagemaker_program": '"train.py"',
