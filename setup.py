@@ -26,7 +26,7 @@ required_packages = [
 extras = {
     "test": [
         "black",
-        "coverage",
+        "coverage>=7.10",  # measures the CLIs and step processes (patch = subprocess)
         "flake8",
         "ipykernel",
         "jsonschema",

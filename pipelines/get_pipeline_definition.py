@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None):  # pragma: no cover - exercised through subprocess tests
+def main(argv=None):
     """The main harness for getting the pipeline definition."""
     parser = build_parser()
     args = parser.parse_args(argv)

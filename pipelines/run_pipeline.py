@@ -111,7 +111,7 @@ def _wait_local(execution, live_types: Optional[dict]) -> str:
         return wait()
 
 
-def main(argv=None):  # pragma: no cover - exercised through subprocess tests
+def main(argv=None):
     """The main harness for creating or updating and running the pipeline."""
     try:
         _main(argv)
