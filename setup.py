@@ -37,6 +37,7 @@ extras = {
         "pytest",
         "pytest-cov",
         "tox",
+        "wheel",  # test_packaging builds the wheel offline (--no-build-isolation)
     ]
 }
 setuptools.setup(
@@ -51,6 +52,8 @@ setuptools.setup(
     license=about["__license__"],
     packages=setuptools.find_packages(exclude=["tests", "tests.*", "benchmarks"]),
     include_package_data=True,
+    # not packages themselves: a sitecustomize for step processes' Python children
+    package_data={"pipelines.local.containers": ["site/*.py"]},
     python_requires=">=3.9",
     install_requires=required_packages,
     extras_require=extras,
