@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -359,9 +360,7 @@ class LocalSageMakerClient:
         )
 
 
-def _dt(text: str):
-    from datetime import datetime
-
+def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
