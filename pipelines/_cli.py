@@ -15,6 +15,25 @@ LOCAL_HELP = (
 )
 
 
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The template's flags both CLIs take (``-n``, ``-kwargs``), and ``--local``."""
+    parser.add_argument(
+        "-n",
+        "--module-name",
+        dest="module_name",
+        type=str,
+        help="The module name of the pipeline to import.",
+    )
+    parser.add_argument(
+        "-kwargs",
+        "--kwargs",
+        dest="kwargs",
+        default=None,
+        help="Dict string of keyword arguments for the pipeline generation (if supported)",
+    )
+    parser.add_argument("--local", action="store_true", help=LOCAL_HELP)
+
+
 def quiet_sdk(offline: bool) -> None:
     """Keep the SDK's start-up notices (and, offline, its INFO/WARNING chatter) off the output.
 

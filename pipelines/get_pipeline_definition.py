@@ -16,13 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         "get-pipeline-definition",
         description="Gets the pipeline definition for the pipeline script.",
     )
-    parser.add_argument(
-        "-n",
-        "--module-name",
-        dest="module_name",
-        type=str,
-        help="The module name of the pipeline to import.",
-    )
+    _cli.add_pipeline_arguments(parser)
     parser.add_argument(
         "-f",
         "--file-name",
@@ -31,14 +25,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="The file to output the pipeline definition json to.",
     )
-    parser.add_argument(
-        "-kwargs",
-        "--kwargs",
-        dest="kwargs",
-        default=None,
-        help="Dict string of keyword arguments for the pipeline generation (if supported)",
-    )
-    parser.add_argument("--local", action="store_true", help=_cli.LOCAL_HELP)
     parser.add_argument(
         "--format",
         choices=("json", "mermaid", "dot"),

@@ -20,20 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run-pipeline",
         description="Creates or updates and runs the pipeline for the pipeline script.",
     )
-    parser.add_argument(
-        "-n",
-        "--module-name",
-        dest="module_name",
-        type=str,
-        help="The module name of the pipeline to import.",
-    )
-    parser.add_argument(
-        "-kwargs",
-        "--kwargs",
-        dest="kwargs",
-        default=None,
-        help="Dict string of keyword arguments for the pipeline generation (if supported)",
-    )
+    _cli.add_pipeline_arguments(parser)
     parser.add_argument(
         "-role-arn",
         "--role-arn",
@@ -64,7 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="""Dict string of pipeline parameter overrides for this execution, """
         """e.g. '{"ModelApprovalStatus": "Approved"}'""",
     )
-    parser.add_argument("--local", action="store_true", help=_cli.LOCAL_HELP)
     parser.add_argument(
         "-q",
         "--quiet",

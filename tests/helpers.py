@@ -47,3 +47,21 @@ def definition_steps(definition: dict) -> dict:
             for inner in step["Arguments"].get(branch, []):
                 steps[inner["Name"]] = {**inner, "Branch": branch}
     return steps
+
+
+def run_in_container(ml_root, *target, cwd=None):
+    """Run a script (or ``-m module``) as a step's process does: ``/opt/ml`` mapped to ``ml_root``."""
+    import json
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.local.containers.launch",
+            json.dumps({"/opt/ml": str(ml_root)}),
+            *target,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )

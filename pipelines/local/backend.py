@@ -69,7 +69,7 @@ class LocalBackend:
         self.threads: dict[str, threading.Thread] = {}
 
     def arn(self, kind: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"
+        return config.arn(self.region, self.account, kind, name)
 
     # pipelines
     def put_pipeline(

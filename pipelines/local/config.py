@@ -13,6 +13,11 @@ DEFAULT_REGION = "us-east-1"
 LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/LocalPipelineExecutionRole"
 
 
+def arn(region: str, account: str, resource: str, name: str) -> str:
+    """A SageMaker resource ARN; SageMaker lower-cases the name part."""
+    return f"arn:aws:sagemaker:{region}:{account}:{resource}/{name.lower()}"
+
+
 def home() -> Path:
     """The one folder holding the object store, the state database and execution logs."""
     configured = os.environ.get(HOME_ENV)

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipelines.local import config
 from pipelines.local.db import Database
 from pipelines.local.errors import LocalTargetError
 
@@ -29,7 +30,7 @@ class ModelStore:
         self.region, self.account = region, account
 
     def create(self, name: str, request: dict) -> dict:
-        arn = f"arn:aws:sagemaker:{self.region}:{self.account}:model/{name.lower()}"
+        arn = config.arn(self.region, self.account, "model", name)
         record = {k: v for k, v in request.items() if k not in ("ModelName", "Tags")}
         with self.db.transaction() as conn:
             if conn.execute("SELECT 1 FROM models WHERE lower(name)=lower(?)", (name,)).fetchone():

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from pipelines.local import config
 from pipelines.local.db import Database
 
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
@@ -56,7 +57,7 @@ class ModelRegistry:
         self.account = account
 
     def _arn(self, kind: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"
+        return config.arn(self.region, self.account, kind, name)
 
     # groups
     def create_model_package_group(self, name: str, description: Optional[str] = None) -> dict:

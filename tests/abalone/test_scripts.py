@@ -4,8 +4,6 @@ import hashlib
 import io
 import json
 import shutil
-import subprocess
-import sys
 import tarfile
 
 import numpy as np
@@ -13,7 +11,7 @@ import pandas as pd
 import pytest
 import xgboost
 
-from tests.helpers import ABALONE_CSV, ROOT
+from tests.helpers import ABALONE_CSV, ROOT, run_in_container
 
 SCRIPTS = ROOT / "pipelines" / "abalone"
 
@@ -23,18 +21,7 @@ def run_script(root, script, *args):
     code = root / "processing" / "input" / "code"
     code.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCRIPTS / script, code / script)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.local.containers.launch",
-            json.dumps({"/opt/ml": str(root)}),
-            f"/opt/ml/processing/input/code/{script}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    return run_in_container(root, f"/opt/ml/processing/input/code/{script}", *args)
 
 
 def preprocess(root):

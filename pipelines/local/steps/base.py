@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
+from pipelines.local import config
 from pipelines.local.definition import StepSpec
 from pipelines.local.store import ObjectStore
 
@@ -41,7 +42,7 @@ class StepContext:
         return f"pipelines-{self.execution_id}-{step[:28]}-{random_suffix()}"
 
     def arn(self, resource: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account}:{resource}/{name.lower()}"
+        return config.arn(self.region, self.account, resource, name)
 
 
 @dataclass

@@ -1,11 +1,10 @@
 """Scripts with hard-coded /opt/ml paths run unmodified against a folder of their own."""
 
 import json
-import subprocess
-import sys
 import textwrap
 
 from pipelines.local.containers.remap import PathMap
+from tests.helpers import run_in_container
 
 SCRIPT = """
 import glob, json, os, pathlib, shutil, tarfile
@@ -51,19 +50,7 @@ def test_an_unmodified_container_script_uses_its_own_folder(tmp_path):
     (root / "processing" / "input" / "in.txt").write_text("input data")
     (root / "processing" / "input" / "code").mkdir()
     (root / "processing" / "input" / "code" / "script.py").write_text(textwrap.dedent(SCRIPT))
-    mapping = json.dumps({"/opt/ml": str(root)})
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.local.containers.launch",
-            mapping,
-            "/opt/ml/processing/input/code/script.py",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    result = run_in_container(root, "/opt/ml/processing/input/code/script.py", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads((root / "processing" / "output" / "report.json").read_text())
     assert report["exists"] and report["isdir"]
@@ -83,17 +70,7 @@ def test_child_python_processes_inherit_the_map(tmp_path):
         code = "open('/opt/ml/child.txt', 'w').write('child')"
         subprocess.run([sys.executable, "-c", code], check=True)
     """))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.local.containers.launch",
-            json.dumps({"/opt/ml": str(root)}),
-            "/opt/ml/code/parent.py",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_in_container(root, "/opt/ml/code/parent.py")
     assert result.returncode == 0, result.stderr
     assert (root / "child.txt").read_text() == "child"
 
@@ -116,17 +93,7 @@ def test_tar_extraction_lands_in_the_mapped_folder(tmp_path):
         "    tar.extractall('/opt/ml/extracted', filter='data')\n"
         "print(open('/opt/ml/extracted/model.joblib').read())\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.local.containers.launch",
-            json.dumps({"/opt/ml": str(root)}),
-            "/opt/ml/code/extract.py",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_in_container(root, "/opt/ml/code/extract.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "model"
     assert (root / "extracted" / "model.joblib").read_bytes() == b"model"

@@ -2,8 +2,6 @@
 
 import io
 import json
-import subprocess
-import sys
 import tarfile
 
 import numpy as np
@@ -12,6 +10,7 @@ import xgboost
 
 from pipelines.local.artifacts import pack_model
 from pipelines.local.containers.xgboost_algorithm import AlgorithmError, booster_params
+from tests.helpers import run_in_container
 
 
 def test_hyperparameters_are_typed_and_aliased():
@@ -59,18 +58,7 @@ def _job(tmp_path, hyperparameters, rows=200, content_type="text/csv"):
             {"train": {"ContentType": content_type}, "validation": {"ContentType": content_type}}
         )
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.local.containers.launch",
-            json.dumps({"/opt/ml": str(ml)}),
-            "-m",
-            "pipelines.local.containers.xgboost_algorithm",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_in_container(ml, "-m", "pipelines.local.containers.xgboost_algorithm")
     return ml, result
 
 
