@@ -29,6 +29,15 @@ def is_local() -> bool:
     return local_config.enabled()
 
 
+def get_sagemaker_client(region: str):
+    """The SageMaker API client of the selected target."""
+    if is_local():
+        from pipelines.local.client import LocalSageMakerClient
+
+        return LocalSageMakerClient(region=region)
+    return boto3.Session(region_name=region).client("sagemaker")
+
+
 def get_session(region: str, default_bucket: Optional[str] = None):
     """A SageMaker session for the selected target."""
     if is_local():

@@ -41,7 +41,7 @@ MSE_THRESHOLD = 6.0
 
 def get_sagemaker_client(region):
     """Gets the sagemaker client of the selected target (SageMaker, or the local target)."""
-    return get_session(region, None).sagemaker_client
+    return target.get_sagemaker_client(region)
 
 
 def get_session(region, default_bucket):
