@@ -1,6 +1,7 @@
 """Packaging for the pipelines project."""
 
 import os
+from pathlib import Path
 
 import setuptools
 
@@ -22,6 +23,8 @@ required_packages = [
     "xgboost",
     # draws the pipeline's graph (PNG and SVG from one renderer)
     "matplotlib",
+    # the local target, a distribution of its own in this checkout (installable alone)
+    "smlocal @ " + Path(here, "local-target").as_uri(),
 ]
 extras = {
     "test": [
@@ -52,8 +55,6 @@ setuptools.setup(
     license=about["__license__"],
     packages=setuptools.find_packages(exclude=["tests", "tests.*", "benchmarks"]),
     include_package_data=True,
-    # not packages themselves: a sitecustomize for step processes' Python children
-    package_data={"pipelines.local.containers": ["site/*.py"]},
     python_requires=">=3.9",
     install_requires=required_packages,
     extras_require=extras,

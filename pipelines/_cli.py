@@ -48,13 +48,19 @@ def quiet_sdk(offline: bool) -> None:
         warnings.filterwarnings("ignore", module=r"sagemaker(\.|$)")
 
 
-def select_target(local: bool) -> None:
-    if local:
-        from pipelines.local import config
+def select_target(args: argparse.Namespace) -> None:
+    """``--local``, or ``PIPELINES_TARGET=local`` in the environment: turn the local target on.
 
-        config.enable()
-        # Nothing on the offline path may look for credentials on the network.
-        os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    From then on every AWS call of this process and the processes it starts is answered
+    locally, whatever the pipeline module does to build its sessions.
+    """
+    from smlocal import config
+
+    args.local = bool(getattr(args, "local", False)) or config.requested()
+    if args.local:
+        import smlocal
+
+        smlocal.enable()
 
 
 def usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
@@ -102,3 +108,43 @@ def build_pipeline(module_name: str, kwargs: dict):
         return get_pipeline_driver(module_name, kwargs)
     except MissingRoleError as err:
         raise UsageError(str(err)) from None
+
+
+def refuse_unrunnable(definition: str) -> None:
+    """On the local target, refuse a definition it cannot run before anything is created.
+
+    The local target would refuse it at CreatePipeline anyway; checking first spares the
+    upsert and gives the user one line naming every step at fault.
+
+    Raises:
+        UsageError: naming every step the local target cannot run.
+    """
+    from pipelines._utils import UsageError
+    from smlocal.definition import check
+    from smlocal.errors import DefinitionError
+
+    try:
+        check(definition)
+    except DefinitionError as err:
+        raise UsageError(str(err)) from None
+
+
+def refuse_bad_parameters(definition: str, parameters: dict) -> None:
+    """Refuse ``--parameters`` the definition cannot take, on either target, before the upsert.
+
+    The definition's Parameters say every name and type, so a typo need not create or
+    update the pipeline first.
+
+    Raises:
+        UsageError: naming the flag, the parameter, the value and what was expected.
+    """
+    from pipelines._utils import UsageError
+    from smlocal import parameters as local_parameters
+    from smlocal.errors import DefinitionError, ParameterError
+
+    try:
+        local_parameters.check(definition, parameters)
+    except ParameterError as err:
+        raise UsageError(f"--parameters: {err}") from None
+    except DefinitionError:
+        pass  # Parameters the local reading does not know: the target judges them

@@ -50,14 +50,17 @@ def main(argv=None):
         sys.exit(2)
     if args.graph and Path(args.graph).suffix.lower() not in (".png", ".svg"):
         _cli.usage_error(parser, f"--graph: {args.graph!r} must end in .png or .svg")
+    _cli.select_target(args)
     _cli.quiet_sdk(offline=args.local)
-    _cli.select_target(args.local)
     try:
         pipeline = _cli.build_pipeline(args.module_name, _cli.pipeline_kwargs(parser, args))
-        definition = json.loads(pipeline.definition())
+        text = pipeline.definition()
+        if args.local:
+            _cli.refuse_unrunnable(text)
+        definition = json.loads(text)
         content = json.dumps(definition, indent=2, sort_keys=True)
         if args.format != "json" or args.graph:
-            from pipelines import graph
+            from smlocal import graph
 
             dag = graph.build(definition)
             if args.format == "mermaid":

@@ -345,12 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_registry(local: bool, region: Optional[str]) -> Registry:
+    """The registry through the SageMaker API; with ``local``, the local target answers it."""
     if local:
-        from pipelines.local import config
-        from pipelines.local.client import LocalSageMakerClient
+        import smlocal
 
-        client = LocalSageMakerClient(region=region or config.DEFAULT_REGION)
-        return Registry(client, client.backend.store.get_bytes)
+        smlocal.enable()
     import boto3
 
     session = boto3.Session(region_name=region)
@@ -395,9 +394,8 @@ def run(args: argparse.Namespace, registry: Registry) -> str:
 def main(argv=None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.local:
-        _cli.select_target(True)
-    else:
+    _cli.select_target(args)
+    if not args.local:
         import boto3
 
         if boto3.Session().get_credentials() is None:

@@ -83,7 +83,7 @@ def _failure_summary(execution, steps: list) -> str:
 
 def _wait_local(execution, live_types: Optional[dict]) -> str:
     """Block on a local execution, showing progress if ``live_types``; Ctrl-C stops it."""
-    from pipelines.local.wait import wait_for
+    from smlocal.wait import wait_for
     from pipelines.progress import follow
 
     def wait() -> str:
@@ -109,13 +109,13 @@ def main(argv=None):
 def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
+    _cli.select_target(args)
     if args.module_name is None or (args.role_arn is None and not args.local):
         parser.print_help()
         sys.exit(2)
     _cli.quiet_sdk(offline=args.local)
-    _cli.select_target(args.local)
     if args.local:
-        from pipelines.local.steps.process import prestart
+        from smlocal.steps.process import prestart
 
         prestart()  # warm the step processes' imports while the SDK imports here
     try:
@@ -128,13 +128,17 @@ def _main(argv):
     from botocore.exceptions import ClientError, WaiterError
 
     from pipelines._utils import get_pipeline_custom_tags
-    from pipelines.local import config as local_config
+    from smlocal import config as local_config
 
     role_arn = args.role_arn or local_config.LOCAL_ROLE_ARN
     try:
         pipeline = _cli.build_pipeline(args.module_name, kwargs)
+        definition = pipeline.definition()
+        if args.local:
+            _cli.refuse_unrunnable(definition)
+        _cli.refuse_bad_parameters(definition, parameters)
         print("###### Creating/updating a SageMaker Pipeline with the following definition:")
-        parsed = json.loads(pipeline.definition())
+        parsed = json.loads(definition)
         print(json.dumps(parsed, indent=2, sort_keys=True))
 
         all_tags = get_pipeline_custom_tags(args.module_name, kwargs, tags)
@@ -168,7 +172,7 @@ def _main(argv):
         print("\n#####Execution completed. Execution step details:")
         steps = _print_steps(execution)
         if args.local:
-            from pipelines.local.backend import PICTURE
+            from smlocal.backend import PICTURE
 
             folder = local_config.home() / "executions" / execution.arn.rsplit("/", 1)[-1]
             if live:

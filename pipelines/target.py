@@ -1,7 +1,7 @@
 """Sessions, role and code location for a pipeline module, on SageMaker or on the local target.
 
-Pipeline modules call these helpers so that one ``get_pipeline`` serves both targets: the
-local target is chosen by ``--local`` on the CLIs (or ``PIPELINES_TARGET=local``).
+Plain SDK idioms: nothing here knows about the local target, which answers the AWS API
+itself when it is on (``--local`` on the CLIs, or ``PIPELINES_TARGET=local``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Optional
 
 import boto3
 
-from pipelines import _sdk
-from pipelines.local import config as local_config
+import smlocal
+from smlocal import sdk as _sdk
 
 # Where SageMaker notebooks and Studio keep the metadata get_execution_role() relies on.
 SAGEMAKER_METADATA_FILE = "/opt/ml/metadata/resource-metadata.json"
@@ -26,24 +26,17 @@ class MissingRoleError(ValueError):
 
 
 def is_local() -> bool:
-    return local_config.enabled()
+    """True when the local target answers this process's AWS calls."""
+    return smlocal.enabled()
 
 
 def get_sagemaker_client(region: str):
-    """The SageMaker API client of the selected target."""
-    if is_local():
-        from pipelines.local.client import LocalSageMakerClient
-
-        return LocalSageMakerClient(region=region)
+    """A SageMaker API client (the local target's answers it when that is on)."""
     return boto3.Session(region_name=region).client("sagemaker")
 
 
 def get_session(region: str, default_bucket: Optional[str] = None):
-    """A SageMaker session for the selected target."""
-    if is_local():
-        from pipelines.local.session import LocalPipelineSession
-
-        return LocalPipelineSession(region=region, default_bucket=default_bucket)
+    """A SageMaker session in ``region``."""
     import sagemaker.session
 
     _sdk.validate_config_once()
@@ -57,11 +50,7 @@ def get_session(region: str, default_bucket: Optional[str] = None):
 
 
 def get_pipeline_session(region: str, default_bucket: Optional[str] = None):
-    """A PipelineSession for the selected target."""
-    if is_local():
-        from pipelines.local.session import LocalPipelineSession
-
-        return LocalPipelineSession(region=region, default_bucket=default_bucket)
+    """A PipelineSession in ``region``."""
     from sagemaker.workflow.pipeline_context import PipelineSession
 
     _sdk.validate_config_once()
@@ -77,16 +66,15 @@ def resolve_role(role: Optional[str], session) -> str:
     """The execution role, or a clear error saying how to pass one.
 
     The template called ``get_execution_role()``, which outside SageMaker fails with an
-    error about "the current AWS identity is not a role".
+    error about "the current AWS identity is not a role". It still does where it works: in
+    SageMaker notebooks and Studio, and on the local target (whose identity is its role).
     """
     if role:
         return role
-    if is_local():
-        return local_config.LOCAL_ROLE_ARN
     env_role = os.environ.get("SAGEMAKER_PIPELINE_ROLE_ARN")
     if env_role:
         return env_role
-    if os.path.exists(SAGEMAKER_METADATA_FILE):
+    if is_local() or os.path.exists(SAGEMAKER_METADATA_FILE):
         import sagemaker.session
 
         return sagemaker.session.get_execution_role(session)
@@ -103,7 +91,7 @@ def upload_source_dir(session, folder: str, pipeline_name: str) -> str:
     Given to an estimator or model as ``source_dir``, the S3 URI keeps the SDK from uploading
     the folder under a timestamped name: the definition stays the same from run to run.
     """
-    from pipelines.local.artifacts import pack_folder
+    from smlocal.artifacts import pack_folder
 
     body = pack_folder(Path(folder))
     digest = hashlib.sha256(body).hexdigest()

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+import smlocal
+
 from tests.helpers import ABALONE_CSV
 
 _OFFLINE_ENV = {
@@ -54,6 +56,14 @@ def offline_environment(monkeypatch, tmp_path_factory):
     home = tmp_path_factory.mktemp("pipelines-local-home")
     monkeypatch.setenv("PIPELINES_LOCAL_HOME", str(home))
     yield home
+    smlocal.disable()  # a CLI run in this process turns it on for good
+
+
+@pytest.fixture
+def on_local_target(local_home):
+    """The local target on for one test (``smlocal.local_target``), state in ``local_home``."""
+    with smlocal.local_target(home=local_home):
+        yield local_home
 
 
 @pytest.fixture

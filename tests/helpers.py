@@ -57,7 +57,7 @@ def run_in_container(ml_root, *target, cwd=None):
         [
             sys.executable,
             "-m",
-            "pipelines.local.containers.launch",
+            "smlocal.containers.launch",
             json.dumps({"/opt/ml": str(ml_root)}),
             *target,
         ],
@@ -65,3 +65,35 @@ def run_in_container(ml_root, *target, cwd=None):
         text=True,
         cwd=cwd,
     )
+
+
+class LocalSageMaker:
+    """A boto3 SageMaker client answered by the local target on ``home``, backend at hand.
+
+    Calls go through boto3 and the boundary as a user's would (the target on for each call);
+    ``backend`` lets a test look at the state behind them (object store, state folder).
+    """
+
+    def __init__(self, home, region: str = "us-east-1"):
+        import boto3
+
+        import smlocal
+        from smlocal import services
+
+        self.home = home
+        with smlocal.local_target(home=home):
+            self.api = boto3.client("sagemaker", region_name=region)
+            self.backend = services.get("sagemaker", region).backend
+
+    def __getattr__(self, name):
+        import smlocal
+
+        method = getattr(self.api, name)
+        if not callable(method):
+            return method
+
+        def call(*args, **kwargs):
+            with smlocal.local_target(home=self.home):
+                return method(*args, **kwargs)
+
+        return call

@@ -64,11 +64,29 @@ class MotoServer:
             SageMakerResponse.list_pipeline_execution_steps = _list_pipeline_execution_steps
         sm_models.FakePipelineExecution.__init__ = _init
         self.server.start()
+        self._count_requests()
         # backends live in this process and outlast a server: start every test from nothing
         urllib.request.urlopen(
             urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
         ).read()
         return self
+
+    def _count_requests(self) -> None:
+        """Count the AWS requests the server receives (its own /moto-api/ calls aside)."""
+        server = self.server._server
+        app = server.app
+        self.requests: list[str] = []
+
+        def counting(environ, start_response):
+            path = environ.get("PATH_INFO", "")
+            if not path.startswith("/moto-api/"):
+                self.requests.append(f"{environ.get('REQUEST_METHOD')} {environ.get('HTTP_HOST')}{path}")
+            return app(environ, start_response)
+
+        server.app = counting
+
+    def request_count(self) -> int:
+        return len(self.requests)
 
     def __exit__(self, *exc):
         self.server.stop()

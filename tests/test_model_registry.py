@@ -5,9 +5,8 @@ import json
 import boto3
 import pytest
 
-from pipelines.local.client import LocalSageMakerClient
 from pipelines.model_registry import compare, flatten_metrics, lower_is_better, Version
-from tests.helpers import run_cli
+from tests.helpers import LocalSageMaker, run_cli
 
 GROUP = "AbalonePackageGroup"
 BUCKET = "reports"
@@ -52,7 +51,7 @@ PACKAGES = [
 def backend(request, local_home):
     """A registry with three versions, on the local target or on moto; yields CLI flags and env."""
     if request.param == "local":
-        client = LocalSageMakerClient(region="us-east-1", home=local_home)
+        client = LocalSageMaker(local_home)
         client.create_model_package_group(ModelPackageGroupName=GROUP)
         for mse, status, execution in PACKAGES:
             package, uri, body = _package(mse, status, execution)

@@ -34,8 +34,8 @@ def test_wheel_contents(tmp_path):
         "pipelines/abalone_sklearn/code/inference.py",
         "pipelines/abalone_sklearn/evaluate.py",
         "pipelines/abalone_sklearn/score.py",
-        "pipelines/local/containers/site/sitecustomize.py",
-        "pipelines/local/containers/forkserver.py",
+        "local-target/smlocal/containers/site/sitecustomize.py",
+        "local-target/smlocal/containers/forkserver.py",
     ):
         assert required in names, required
     assert not any(name.startswith("tests/") for name in names)

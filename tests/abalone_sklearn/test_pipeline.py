@@ -12,8 +12,7 @@ import sqlite3
 import botocore.session
 import pytest
 
-from pipelines.local.client import LocalSageMakerClient
-from tests.helpers import ABALONE_CSV, definition_steps, run_cli
+from tests.helpers import ABALONE_CSV, LocalSageMaker, definition_steps, run_cli
 
 MODULE = "pipelines.abalone_sklearn.pipeline"
 SERVICE = botocore.session.get_session().get_service_model("sagemaker")
@@ -72,7 +71,7 @@ def run(tmp_path_factory):
         for line in result.stdout.splitlines()
         if "PipelineExecutionArn:" in line
     )
-    client = LocalSageMakerClient(region="us-east-1", home=home)
+    client = LocalSageMaker(home)
     steps = {
         s["StepName"]: s
         for s in client.list_pipeline_execution_steps(PipelineExecutionArn=arn)[

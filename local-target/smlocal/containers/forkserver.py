@@ -1,0 +1,155 @@
+"""A warm process that forks step processes, so steps do not pay for imports.
+
+A step's process spends most of its life importing pandas, scikit-learn and xgboost (about
+1.5 s each time). This server imports them once, then forks one child per step request; each
+child starts its own session, redirects its output to the step's logs, installs the step's
+path map and runs the step's target, exactly as ``launch`` would in a fresh interpreter.
+
+Protocol (one JSON object per line): requests on stdin
+``{"id", "target", "mapping", "env", "cwd", "stdout", "stderr"}``; answers on stdout
+``{"ready": true}`` once, then ``{"id", "pid"}`` and later ``{"id", "exit", "max_rss_kib"}``
+per request.
+The server exits when its stdin closes. Linux only: forking a process that has loaded these
+libraries is not safe on macOS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import selectors
+import signal
+import sys
+import traceback
+
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "sklearn.compose",
+    "sklearn.impute",
+    "sklearn.metrics",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "xgboost",
+    "matplotlib.pyplot",
+    "smlocal.containers.launch",
+    "smlocal.containers.xgboost_algorithm",
+)
+
+
+def preload() -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # steps have no display
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue  # a missing library is imported (and reported) by the step itself
+
+
+def _child(request: dict, keep_closed: list[int]) -> None:
+    """In the forked child: become the step's process, run it, never return."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setsid()
+        for fd in keep_closed:
+            os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+            target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(target, fd)
+            os.close(target)
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.path[0] = request["cwd"]
+        from smlocal.containers.launch import run_target
+
+        run_target(request["mapping"], request["target"])
+        code = 0
+    except SystemExit as exit_:
+        if exit_.code is None:
+            code = 0
+        elif isinstance(exit_.code, int):
+            code = exit_.code
+        else:
+            print(exit_.code, file=sys.stderr)
+            code = 1
+    except BaseException:  # the step's own error: its traceback goes to its stderr log
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # a closed or broken stream must not keep the child alive
+                pass
+        os._exit(code)
+
+
+def serve() -> None:
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)  # nothing but answers may reach the engine
+    preload()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    children: dict[int, int] = {}
+
+    def answer(message: dict) -> None:
+        answers.write(json.dumps(message) + "\n")
+
+    def reap() -> None:
+        while children:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            answer(
+                {
+                    "id": children.pop(pid),
+                    "exit": os.waitstatus_to_exitcode(status),
+                    "max_rss_kib": usage.ru_maxrss,
+                }
+            )
+
+    answer({"ready": True})
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    pending = b""
+    while True:
+        for key, _ in selector.select():
+            if key.fd == wake_r:
+                os.read(wake_r, 4096)
+                continue
+            data = os.read(0, 1 << 16)
+            if not data:
+                return
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                answers.flush()
+                pid = os.fork()
+                if pid == 0:
+                    _child(request, [answers.fileno(), wake_r, wake_w, selector.fileno()])
+                children[pid] = request["id"]
+                answer({"id": request["id"], "pid": pid})
+        reap()
+
+
+if __name__ == "__main__":
+    serve()

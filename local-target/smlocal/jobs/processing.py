@@ -1,0 +1,115 @@
+"""Processing jobs: the job's script runs as its container would, with /opt/ml remapped.
+
+Inputs are copied in before the script starts; outputs are uploaded when it ends well
+(``S3UploadMode`` Continuous too: the objects are the same, only later).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from smlocal.jobs.base import (
+    CONTAINER_ROOT,
+    JobContext,
+    check_container_path,
+    common_fields,
+    refuse,
+    shaped,
+    strings,
+)
+from smlocal.jobs.records import JobRecord
+from smlocal.models import ModelStore
+from smlocal.jobs import process
+
+PYTHON_COMMANDS = ("python", "python3")
+
+
+def _is_python(command: str) -> bool:
+    name = os.path.basename(str(command))
+    return name in PYTHON_COMMANDS or (name.startswith("python3.") and name[8:].isdigit())
+
+
+class ProcessingJobKind:
+    kind = "Processing"
+    resource = "processing-job"
+
+    def normalise(self, request: dict) -> dict:
+        if "Environment" in request:
+            request["Environment"] = strings(request["Environment"])
+        return request
+
+    def validate(self, request: dict, models: Optional[ModelStore] = None) -> None:
+        """Refuse, by name, what would run differently here; ``request`` may hold expressions."""
+        app = request.get("AppSpecification") or {}
+        entry = app.get("ContainerEntrypoint")
+        if not entry:
+            refuse(
+                "a processing job without ContainerEntrypoint runs the image's own program, "
+                f"which the local target cannot run (image {app.get('ImageUri')})"
+            )
+        if isinstance(entry[0], str) and not _is_python(entry[0]):
+            refuse(
+                f"entry point {entry[0]!r} is not supported locally; "
+                "the local target runs Python scripts (python3 <script>)"
+            )
+        count = ((request.get("ProcessingResources") or {}).get("ClusterConfig") or {}).get(
+            "InstanceCount"
+        )
+        if isinstance(count, int) and count > 1:
+            refuse(f"InstanceCount {count} is not supported locally (jobs run on one instance)")
+        for item in request.get("ProcessingInputs") or []:
+            name = item.get("InputName")
+            if item.get("AppManaged") is True:
+                refuse(f"input {name!r}: AppManaged inputs are not supported locally")
+            s3 = item.get("S3Input")
+            if s3 is None:
+                refuse(
+                    f"input {name!r} is not an S3Input (dataset definitions are not supported locally)"
+                )
+            if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
+                refuse(f"S3DataType {s3['S3DataType']!r} is not supported locally")
+            if s3.get("S3CompressionType", "None") != "None":
+                refuse(f"S3CompressionType {s3['S3CompressionType']!r} is not supported locally")
+            if s3.get("S3InputMode", "File") != "File":
+                refuse(f"S3InputMode {s3['S3InputMode']!r} is not supported locally (File)")
+            check_container_path(s3.get("LocalPath"))
+        for item in (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+            if "S3Output" not in item:
+                refuse(f"output {item.get('OutputName')!r} is not an S3Output")
+            if item.get("AppManaged") is True:
+                refuse(f"output {item.get('OutputName')!r}: AppManaged outputs are not supported locally")
+            check_container_path(item["S3Output"].get("LocalPath"))
+
+    def run(self, ctx: JobContext) -> None:
+        request = ctx.request
+        container = ctx.work_dir / "container"
+        mapping = {CONTAINER_ROOT: str(ctx.ml)}
+
+        def local(path: str):
+            return container / path.lstrip("/")
+
+        for item in request.get("ProcessingInputs") or []:
+            s3 = item["S3Input"]
+            ctx.sources.fetch(s3["S3Uri"], local(s3["LocalPath"]))
+        outputs = (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        for item in outputs:
+            local(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+
+        app = request["AppSpecification"]
+        command = [str(c) for c in app["ContainerEntrypoint"]] + [
+            str(a) for a in app.get("ContainerArguments") or []
+        ]
+        env = {**ctx.env, **(request.get("Environment") or {})}
+        code = process.run_python(mapping, command[1:], ctx.logs, ctx.stop, env=env, cwd=container)
+        if code != 0:
+            raise process.failure(code, ctx.logs, "processing script")
+        for item in outputs:
+            ctx.store.upload_folder(local(item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"])
+        ctx.result["ExitMessage"] = ""
+
+    def describe(self, record: JobRecord) -> dict:
+        return shaped(common_fields(record), operation="DescribeProcessingJob")
+
+    def summary(self, record: JobRecord) -> dict:
+        return shaped(common_fields(record), shape="ProcessingJobSummary")

@@ -1,0 +1,57 @@
+"""Adjustments to the sagemaker SDK: speed that changes no behaviour, and no telemetry."""
+
+from __future__ import annotations
+
+import json
+
+from smlocal import imports
+
+
+def validate_config_once() -> None:
+    """Validate each distinct SDK config once per process.
+
+    The SDK re-validates its whole config against a JSON schema on every config lookup
+    (0.1-0.2 s each, about a hundred lookups per pipeline definition). A config found valid
+    once is valid again, so the result is remembered by the config's content.
+    """
+    import sagemaker.utils
+
+    validate = sagemaker.utils.validate_sagemaker_config
+    if getattr(validate, "__wrapped__", None) is not None:
+        return
+    seen: set[str] = set()
+
+    def validate_sagemaker_config(sagemaker_config=None):
+        key = json.dumps(sagemaker_config, sort_keys=True, default=str)
+        if key not in seen:
+            validate(sagemaker_config)
+            seen.add(key)
+
+    validate_sagemaker_config.__wrapped__ = validate
+    sagemaker.utils.validate_sagemaker_config = validate_sagemaker_config
+
+
+# Modules that send the SDK's usage telemetry over plain HTTPS (not through botocore).
+_TELEMETRY_MODULES = (
+    "sagemaker.telemetry.telemetry_logging",
+    "sagemaker.core.telemetry.telemetry_logging",
+)
+
+
+def _no_request(url, timeout):  # noqa: D401 - stands in for the SDK's helper
+    return None
+
+
+def quiet_telemetry() -> None:
+    """No SDK telemetry while the local target is on: it would go to AWS outside botocore.
+
+    The SDK sends it with ``requests`` from one helper, replaced here in the SDK's telemetry
+    module, now or when it is imported.
+    """
+    for name in _TELEMETRY_MODULES:
+        imports.when_imported(name, _silence)
+
+
+def _silence(module) -> None:
+    if hasattr(module, "_requests_helper"):
+        module._requests_helper = _no_request

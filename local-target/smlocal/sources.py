@@ -1,0 +1,60 @@
+"""Where a step's input URIs point: the object store, a local file, or a public data set."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from smlocal import datasets
+from smlocal.errors import StepFailed
+from smlocal.store import ObjectStore, StoreError
+
+
+class DataSources:
+    """Copies inputs into a step's folders, whatever their scheme."""
+
+    def __init__(self, store: ObjectStore, cache_dir: Path):
+        self.store = store
+        self.cache_dir = cache_dir
+
+    def fetch(self, uri: str, dest: Path) -> int:
+        """Copy an input (object, prefix, file or folder) into ``dest``; the number of files."""
+        if not isinstance(uri, str) or not uri:
+            raise StepFailed(f"ClientError: input URI must be a non-empty string, got {uri!r}")
+        parsed = urlparse(uri)
+        if parsed.scheme == "s3":
+            return self._fetch_s3(uri, dest)
+        if parsed.scheme in ("", "file"):
+            return self._fetch_local(
+                Path(unquote(parsed.path) if parsed.scheme else uri).expanduser(), uri, dest
+            )
+        raise StepFailed(f"ClientError: unsupported input URI scheme {parsed.scheme!r} in {uri!r}")
+
+    def _fetch_s3(self, uri: str, dest: Path) -> int:
+        try:
+            if not self.store.exists(uri):
+                dataset = datasets.find(uri)
+                if dataset is not None:
+                    try:
+                        local = datasets.ensure(dataset, self.cache_dir)
+                    except datasets.DatasetError as err:
+                        raise StepFailed(f"ClientError: {err}") from None
+                    return self._fetch_local(local, uri, dest)
+            count = self.store.download_prefix(uri, dest)
+        except StoreError as err:
+            raise StepFailed(f"ClientError: {err}") from None
+        if count == 0:
+            raise StepFailed(f"ClientError: no objects at {uri} in the local object store")
+        return count
+
+    @staticmethod
+    def _fetch_local(path: Path, uri: str, dest: Path) -> int:
+        dest.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            shutil.copyfile(path, dest / path.name)
+            return 1
+        if path.is_dir():
+            shutil.copytree(path, dest, dirs_exist_ok=True)
+            return sum(1 for p in dest.rglob("*") if p.is_file())
+        raise StepFailed(f"ClientError: input {uri!r}: no such file or folder")
