@@ -10,7 +10,7 @@ Measures on this machine:
   cost grows with size.
 
 Usage: ``python benchmarks/bench_local_run.py [--repeat 3] [--sizes 250000,500000,1000000]``
-with ``ABALONE_DATA`` pointing at the abalone CSV (default: ../shared/data/abalone-dataset.csv).
+(the scaling inputs are resampled from ../shared/data/abalone-dataset.csv).
 """
 
 from __future__ import annotations
@@ -92,7 +92,6 @@ def main() -> None:
     parser.add_argument("--module", default=MODULE, help="the pipeline module to run")
     args = parser.parse_args()
     globals()["MODULE"] = args.module
-    os.environ.setdefault("ABALONE_DATA", str(DEFAULT_DATA))
 
     floor = sdk_import_seconds(args.repeat)
     print(f"python -c 'import sagemaker': {floor:.2f} s (median of {args.repeat})")
@@ -126,9 +125,7 @@ def main() -> None:
         print("scaling (rows: end to end s, steps' process s, process s per 100k rows)")
         with tempfile.TemporaryDirectory() as tmp:
             for rows in sizes:
-                data = resample(
-                    Path(os.environ["ABALONE_DATA"]), rows, Path(tmp) / f"abalone-{rows}.csv"
-                )
+                data = resample(DEFAULT_DATA, rows, Path(tmp) / f"abalone-{rows}.csv")
                 seconds, steps = run_local(Path(tmp) / f"home-{rows}", {"InputDataUrl": str(data)})
                 process = sum(p for _, p, _ in steps.values())
                 rss = max(r for _, _, r in steps.values())

@@ -7,14 +7,11 @@ import pytest
 
 import smlocal
 
-from tests.helpers import ABALONE_CSV
-
 _OFFLINE_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
     "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "ABALONE_DATA": str(ABALONE_CSV),
 }
 _DROPPED = (
     "AWS_ACCESS_KEY_ID",

@@ -80,7 +80,9 @@ class MotoServer:
         def counting(environ, start_response):
             path = environ.get("PATH_INFO", "")
             if not path.startswith("/moto-api/"):
-                self.requests.append(f"{environ.get('REQUEST_METHOD')} {environ.get('HTTP_HOST')}{path}")
+                self.requests.append(
+                    f"{environ.get('REQUEST_METHOD')} {environ.get('HTTP_HOST')}{path}"
+                )
             return app(environ, start_response)
 
         server.app = counting

@@ -3,7 +3,7 @@
 import matplotlib.image
 import pytest
 
-from pipelines import graph
+from smlocal import graph
 from tests.helpers import ROOT, run_cli
 
 MODULE = "pipelines.abalone.pipeline"

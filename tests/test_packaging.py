@@ -33,7 +33,9 @@ def build_wheel(source, folder):
 
 
 def metadata(wheel, name):
-    return wheel.read(next(n for n in wheel.namelist() if n.endswith(f".dist-info/{name}"))).decode()
+    return wheel.read(
+        next(n for n in wheel.namelist() if n.endswith(f".dist-info/{name}"))
+    ).decode()
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,9 @@ def template_wheel(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_target_wheel(tmp_path_factory):
     source = tmp_path_factory.mktemp("source") / "local-target"
-    shutil.copytree(ROOT / "local-target", source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    shutil.copytree(
+        ROOT / "local-target", source, ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
     return build_wheel(source, tmp_path_factory.mktemp("local-target"))
 
 
@@ -64,7 +68,9 @@ def test_template_wheel(template_wheel):
     for script in ("run-pipeline", "get-pipeline-definition", "model-registry"):
         assert f"{script} = " in text
     requirements = [
-        line for line in metadata(template_wheel, "METADATA").splitlines() if "Requires-Dist" in line
+        line
+        for line in metadata(template_wheel, "METADATA").splitlines()
+        if "Requires-Dist" in line
     ]
     local = next(line for line in requirements if "smlocal" in line)
     assert (ROOT / "local-target").as_uri() in local

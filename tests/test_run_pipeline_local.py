@@ -54,7 +54,6 @@ def first_run(tmp_path_factory):
     result = run_local(
         env={
             "PIPELINES_LOCAL_HOME": str(home),
-            "ABALONE_DATA": str(ABALONE_CSV),
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
@@ -127,7 +126,7 @@ def test_threshold_override_fails_with_the_fail_steps_message(local_home):
 
 @pytest.mark.parametrize("url", [str(ABALONE_CSV), ABALONE_CSV.as_uri()])
 def test_input_may_be_a_local_path_or_file_uri(local_home, url):
-    result = run_local("--parameters", json.dumps({"InputDataUrl": url}), env={"ABALONE_DATA": ""})
+    result = run_local("--parameters", json.dumps({"InputDataUrl": url}))
     assert result.returncode == 0, result.stderr
     _, report, _ = artifacts(local_home, result.stdout)
     assert report["regression_metrics"]["mse"]["value"] < 6.0
@@ -143,14 +142,14 @@ def test_a_bad_parameter_is_one_line_exit_2(local_home):
     assert unknown.returncode == 2 and "unknown parameter(s) Threshold" in unknown.stderr
 
 
-def test_offline_without_the_data_set_says_how_to_supply_it(local_home):
-    result = run_local(env={"ABALONE_DATA": ""})
-    assert result.returncode == 1
-    assert (
-        "Execution failed at step PreprocessAbaloneData: ClientError: cannot download abalone-dataset.csv"
-        in result.stderr
+def test_offline_the_default_input_is_the_copy_shipped_with_the_local_target(first_run):
+    """No network (the run's sockets refuse anything but loopback), no download, no setting."""
+    home, result = first_run
+    execution_id, _, _ = artifacts(home, result.stdout)
+    (copied,) = (home / "executions" / execution_id / "PreprocessAbaloneData").glob(
+        "container/opt/ml/processing/input/**/abalone-dataset.csv"
     )
-    assert "ABALONE_DATA=/path/to/abalone-dataset.csv" in result.stderr
+    assert copied.read_bytes() == ABALONE_CSV.read_bytes()
 
 
 def test_fresh_interpreters_give_the_same_model_as_the_fork_server(first_run):

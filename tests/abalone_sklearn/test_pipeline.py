@@ -12,7 +12,7 @@ import sqlite3
 import botocore.session
 import pytest
 
-from tests.helpers import ABALONE_CSV, LocalSageMaker, definition_steps, run_cli
+from tests.helpers import LocalSageMaker, definition_steps, run_cli
 
 MODULE = "pipelines.abalone_sklearn.pipeline"
 SERVICE = botocore.session.get_session().get_service_model("sagemaker")
@@ -60,7 +60,6 @@ def run(tmp_path_factory):
         ["pipelines.run_pipeline", "-n", MODULE, "--local"],
         env={
             "PIPELINES_LOCAL_HOME": str(home),
-            "ABALONE_DATA": str(ABALONE_CSV),
             "AWS_EC2_METADATA_DISABLED": "true",
         },
         no_network=True,

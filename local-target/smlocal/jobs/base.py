@@ -95,7 +95,9 @@ def _members(shape_name: str, operation: Optional[str] = None) -> frozenset:
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("sagemaker")
-    shape = model.operation_model(operation).output_shape if operation else model.shape_for(shape_name)
+    shape = (
+        model.operation_model(operation).output_shape if operation else model.shape_for(shape_name)
+    )
     return frozenset(shape.members)
 
 

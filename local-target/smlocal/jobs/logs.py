@@ -34,7 +34,11 @@ class Event:
     end: int  # where the next one starts
 
     def as_output(self) -> dict:
-        return {"timestamp": self.timestamp, "message": self.message, "ingestionTime": self.ingestion}
+        return {
+            "timestamp": self.timestamp,
+            "message": self.message,
+            "ingestionTime": self.ingestion,
+        }
 
 
 class LogAgent:
@@ -76,7 +80,8 @@ class LogAgent:
             with open(self.log_dir / EVENTS, "a", encoding="utf-8") as out:
                 out.write(
                     "".join(
-                        json.dumps({"timestamp": stamp, "message": m, "ingestionTime": stamp}) + "\n"
+                        json.dumps({"timestamp": stamp, "message": m, "ingestionTime": stamp})
+                        + "\n"
                         for m in messages
                     )
                 )

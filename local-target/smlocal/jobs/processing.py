@@ -78,7 +78,9 @@ class ProcessingJobKind:
             if "S3Output" not in item:
                 refuse(f"output {item.get('OutputName')!r} is not an S3Output")
             if item.get("AppManaged") is True:
-                refuse(f"output {item.get('OutputName')!r}: AppManaged outputs are not supported locally")
+                refuse(
+                    f"output {item.get('OutputName')!r}: AppManaged outputs are not supported locally"
+                )
             check_container_path(item["S3Output"].get("LocalPath"))
 
     def run(self, ctx: JobContext) -> None:

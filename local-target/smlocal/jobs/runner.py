@@ -131,18 +131,14 @@ class JobRunner:
         if not self.records.request_stop(kind, record.name):
             if record.status == "Stopping":
                 return
-            raise JobNotRunning(
-                f"The job {record.name} is {record.status} and cannot be stopped."
-            )
+            raise JobNotRunning(f"The job {record.name} is {record.status} and cannot be stopped.")
         if kind == "Training":
             self.records.advance(kind, record.name, "Stopping", MESSAGES["Stopping"])
         live = self._live.get((kind, record.name.lower()))
         if live is not None:
             live.stop.set()
 
-    def wait(
-        self, kind: str, name: str, stop: Optional[threading.Event] = None
-    ) -> JobRecord:
+    def wait(self, kind: str, name: str, stop: Optional[threading.Event] = None) -> JobRecord:
         """Block until the job ends; setting ``stop`` meanwhile stops the job."""
         live = self._live.get((kind, name.lower()))
         asked = False

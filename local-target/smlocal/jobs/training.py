@@ -131,7 +131,9 @@ class TrainingJobKind:
             )
         if spec.get("TrainingInputMode", "File") != "File":
             refuse(f"TrainingInputMode {spec['TrainingInputMode']!r} is not supported locally")
-        refuse_present(spec, ("ContainerEntrypoint", "ContainerArguments"), "the image's own program runs")
+        refuse_present(
+            spec, ("ContainerEntrypoint", "ContainerArguments"), "the image's own program runs"
+        )
         for definition in spec.get("MetricDefinitions") or []:
             try:
                 re.compile(definition.get("Regex", ""))
@@ -148,7 +150,9 @@ class TrainingJobKind:
         if compression != "GZIP":
             refuse(f"OutputDataConfig CompressionType {compression!r} is not supported locally")
         if (request.get("DebugHookConfig") or {}).get("CollectionConfigurations"):
-            refuse("DebugHookConfig CollectionConfigurations are not supported locally (no Debugger)")
+            refuse(
+                "DebugHookConfig CollectionConfigurations are not supported locally (no Debugger)"
+            )
         refuse_present(request, UNSUPPORTED, "the local target does not produce what it asks for")
 
     @staticmethod
@@ -163,9 +167,13 @@ class TrainingJobKind:
         if channel.get("InputMode", "File") != "File":
             refuse(f"channel {name!r}: InputMode {channel['InputMode']!r} is not supported locally")
         if channel.get("CompressionType", "None") != "None":
-            refuse(f"channel {name!r}: CompressionType {channel['CompressionType']!r} is not supported locally")
+            refuse(
+                f"channel {name!r}: CompressionType {channel['CompressionType']!r} is not supported locally"
+            )
         if channel.get("RecordWrapperType", "None") != "None":
-            refuse(f"channel {name!r}: RecordWrapperType {channel['RecordWrapperType']!r} is not supported locally")
+            refuse(
+                f"channel {name!r}: RecordWrapperType {channel['RecordWrapperType']!r} is not supported locally"
+            )
         refuse_present(channel, ("ShuffleConfig",), f"channel {name!r}: Pipe mode only")
 
     def run(self, ctx: JobContext) -> None:
@@ -199,7 +207,9 @@ class TrainingJobKind:
             code = process.run_python(
                 {"/opt/ml": str(ml)}, target, ctx.logs, ctx.stop, env=env, cwd=ctx.work_dir
             )
-        except ExecutionStopped:  # what the job saved before it was stopped is kept, as on SageMaker
+        except (
+            ExecutionStopped
+        ):  # what the job saved before it was stopped is kept, as on SageMaker
             self._upload(ctx, checkpoints)
             raise
         if code != 0:
@@ -221,14 +231,19 @@ class TrainingJobKind:
         )
 
     @staticmethod
-    def _upload(ctx: JobContext, checkpoints: Optional[tuple[Path, str]], model: bool = True) -> None:
+    def _upload(
+        ctx: JobContext, checkpoints: Optional[tuple[Path, str]], model: bool = True
+    ) -> None:
         """model.tar.gz and output.tar.gz where SageMaker puts them; checkpoints back to S3."""
         ml = ctx.ml
         if model:
             uri = model_uri(ctx.request, ctx.name)
             ctx.store.put_bytes(uri, pack_model(ml / "model"))
             if any((ml / "output" / "data").iterdir()):
-                ctx.store.put_bytes(uri.replace("/model.tar.gz", "/output.tar.gz"), pack_model(ml / "output" / "data"))
+                ctx.store.put_bytes(
+                    uri.replace("/model.tar.gz", "/output.tar.gz"),
+                    pack_model(ml / "output" / "data"),
+                )
         if checkpoints is not None:
             folder, uri = checkpoints
             if folder.is_dir() and any(folder.iterdir()):
@@ -240,7 +255,9 @@ class TrainingJobKind:
         config = ctx.request.get("CheckpointConfig")
         if not config:
             return None
-        folder = ctx.work_dir / "container" / str(config.get("LocalPath") or CHECKPOINTS).lstrip("/")
+        folder = (
+            ctx.work_dir / "container" / str(config.get("LocalPath") or CHECKPOINTS).lstrip("/")
+        )
         folder.mkdir(parents=True, exist_ok=True)
         if ctx.store.exists(config["S3Uri"]):
             ctx.store.download_prefix(config["S3Uri"], folder)

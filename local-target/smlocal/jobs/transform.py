@@ -38,9 +38,7 @@ class TransformJobKind:
 
         With ``models``, the model is looked up too (CreateTransformJob does that at once).
         """
-        source = ((request.get("TransformInput") or {}).get("DataSource") or {}).get(
-            "S3DataSource"
-        )
+        source = ((request.get("TransformInput") or {}).get("DataSource") or {}).get("S3DataSource")
         if source is None:
             refuse("TransformInput needs an S3DataSource")
         if source.get("S3DataType", "S3Prefix") != "S3Prefix":
@@ -146,7 +144,12 @@ class TransformJobKind:
         (ml / "transform" / "output").mkdir(parents=True, exist_ok=True)
         env = {**ctx.env, **env, **(request.get("Environment") or {})}
         code = process.run_python(
-            {"/opt/ml": str(ml)}, ["-m", CONTAINER_MODULE], ctx.logs, ctx.stop, env=env, cwd=ctx.work_dir
+            {"/opt/ml": str(ml)},
+            ["-m", CONTAINER_MODULE],
+            ctx.logs,
+            ctx.stop,
+            env=env,
+            cwd=ctx.work_dir,
         )
         if code != 0:
             failure = ml / "output" / "failure"

@@ -10,9 +10,7 @@ from botocore import xform_name
 class ServiceError(Exception):
     """An error response: botocore raises it as the service's modeled exception for ``code``."""
 
-    def __init__(
-        self, code: str, message: str, status: int = 400, extra: Optional[dict] = None
-    ):
+    def __init__(self, code: str, message: str, status: int = 400, extra: Optional[dict] = None):
         super().__init__(message)
         self.code = code
         self.message = message

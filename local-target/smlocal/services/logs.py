@@ -230,7 +230,7 @@ def _pattern(text: str) -> Callable[[str], bool]:
     if text.startswith(("{", "[")) or text.startswith("%"):
         raise _invalid(
             f"filterPattern {text!r}: JSON, space-delimited and regex patterns are not supported "
-            "locally (terms, \"quoted phrases\", ?any and -excluded terms are)"
+            'locally (terms, "quoted phrases", ?any and -excluded terms are)'
         )
     try:
         terms = shlex.split(text)

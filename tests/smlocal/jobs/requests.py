@@ -22,7 +22,11 @@ def processing_job(name: str, script_uri: str, outputs=(), inputs=(), **extra) -
         "ProcessingJobName": name,
         "RoleArn": ROLE,
         "ProcessingResources": {
-            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.xlarge",
+                "VolumeSizeInGB": 30,
+            }
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 600},
         "AppSpecification": {
@@ -64,7 +68,11 @@ def training_job(name: str, image: str = XGB_IMAGE, **extra) -> dict:
         "RoleArn": ROLE,
         "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
         "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/models"},
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30},
+        "ResourceConfig": {
+            "InstanceCount": 1,
+            "InstanceType": "ml.m5.xlarge",
+            "VolumeSizeInGB": 30,
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": 600},
         **extra,
     }

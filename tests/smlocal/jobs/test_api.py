@@ -84,7 +84,9 @@ def test_a_failing_script_fails_the_job_with_its_error(aws):
     aws.sm.create_processing_job(**processing_job("crash", put_script(aws.s3, "crash.py", CRASH)))
     job = wait_for(describe_processing(aws, "crash"), "ProcessingJobStatus")
     assert job["ProcessingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith("AlgorithmError: the processing script exited with code 1")
+    assert job["FailureReason"].startswith(
+        "AlgorithmError: the processing script exited with code 1"
+    )
     assert "ValueError: the data is wrong" in job["FailureReason"]
     assert job["ProcessingEndTime"] >= job["ProcessingStartTime"]
 
@@ -92,7 +94,9 @@ def test_a_failing_script_fails_the_job_with_its_error(aws):
 def test_stop_ends_a_running_job_as_stopped(aws):
     aws.sm.create_processing_job(**processing_job("sleepy", put_script(aws.s3, "sleep.py", SLEEP)))
     stdout = aws.home / "jobs" / "sleepy" / "logs" / "stdout.log"
-    wait_for(lambda: {"s": stdout.is_file() and "sleeping" in stdout.read_text()}, "s", until=(True,))
+    wait_for(
+        lambda: {"s": stdout.is_file() and "sleeping" in stdout.read_text()}, "s", until=(True,)
+    )
 
     aws.sm.stop_processing_job(ProcessingJobName="sleepy")
     assert aws.sm.describe_processing_job(ProcessingJobName="sleepy")["ProcessingJobStatus"] in (
@@ -165,7 +169,9 @@ def test_list_filters_sorts_and_pages(aws):
     assert [s["ProcessingJobName"] for s in rest["ProcessingJobSummaries"]] == ["alpha-3"]
     assert "NextToken" not in rest
     failed = aws.sm.list_processing_jobs(StatusEquals="Failed")["ProcessingJobSummaries"][0]
-    assert failed["ProcessingJobStatus"] == "Failed" and "the data is wrong" in failed["FailureReason"]
+    assert (
+        failed["ProcessingJobStatus"] == "Failed" and "the data is wrong" in failed["FailureReason"]
+    )
     assert aws.sm.list_training_jobs()["TrainingJobSummaries"] == []
 
 
@@ -210,12 +216,17 @@ def test_job_names_are_unique_per_kind_and_missing_jobs_are_named(aws):
         ),
         (
             "create_training_job",
-            training_job("t", OutputDataConfig={"S3OutputPath": "s3://b/o", "CompressionType": "NONE"}),
+            training_job(
+                "t", OutputDataConfig={"S3OutputPath": "s3://b/o", "CompressionType": "NONE"}
+            ),
             "CompressionType 'NONE'",
         ),
         (
             "create_training_job",
-            training_job("t", AlgorithmSpecification={"TrainingImage": XGB_IMAGE, "TrainingInputMode": "Pipe"}),
+            training_job(
+                "t",
+                AlgorithmSpecification={"TrainingImage": XGB_IMAGE, "TrainingInputMode": "Pipe"},
+            ),
             "TrainingInputMode 'Pipe'",
         ),
         (
@@ -223,7 +234,9 @@ def test_job_names_are_unique_per_kind_and_missing_jobs_are_named(aws):
             {
                 "TransformJobName": "x",
                 "ModelName": "no-such-model",
-                "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}},
+                "TransformInput": {
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}
+                },
                 "TransformOutput": {"S3OutputPath": "s3://b/o"},
                 "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
             },
@@ -247,7 +260,9 @@ def test_the_sdks_training_defaults_are_accepted(aws):
             {
                 "ChannelName": "train",
                 "ContentType": "text/csv",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train"}},
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train"}
+                },
             }
         ],
         DebugHookConfig={"S3OutputPath": f"s3://{BUCKET}/", "CollectionConfigurations": []},
