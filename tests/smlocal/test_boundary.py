@@ -113,3 +113,28 @@ def test_pipelines_target_turns_on_any_python_process(local_home, tmp_path, monk
     ]
     assert (local_home / "s3" / "my-bucket" / "a" / "b.txt").read_bytes() == b"hello"
     assert requests == 0
+
+
+def test_the_sdk_config_file_applies_as_on_sagemaker(on_local_target, tmp_path, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "SchemaVersion: '1.0'\n"
+        "SageMaker:\n"
+        "  PythonSDK:\n"
+        "    Modules:\n"
+        "      TelemetryOptOut: true\n"
+        "      Session:\n"
+        "        DefaultS3Bucket: team-bucket\n"
+        "        DefaultS3ObjectKeyPrefix: team/prefix\n"
+    )
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))
+    import sagemaker.session
+
+    session = sagemaker.session.Session()
+    data = tmp_path / "rows.csv"
+    data.write_text("1,2\n")
+    uri = session.upload_data(str(data), key_prefix="data")
+    assert uri == "s3://team-bucket/team/prefix/data/rows.csv"
+    assert (
+        on_local_target / "s3" / "team-bucket" / "team" / "prefix" / "data" / "rows.csv"
+    ).exists()
