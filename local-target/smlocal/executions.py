@@ -360,16 +360,3 @@ class ExecutionStore:
                     json.loads(row["metadata"]),
                 )
         return None
-
-    def job_properties(self, key: str, value: str) -> Optional[dict]:
-        """Properties of the step whose ``key`` (e.g. TrainingJobName) is ``value``."""
-        with self.db.reading() as conn:
-            rows = conn.execute(
-                "SELECT properties FROM steps WHERE properties LIKE ? AND cache_source IS NULL",
-                (f'%"{key}": {json.dumps(value)}%',),
-            ).fetchall()
-        for row in rows:
-            properties = json.loads(row["properties"])
-            if str(properties.get(key, "")).lower() == value.lower():  # names are case-insensitive
-                return properties
-        return None

@@ -3,9 +3,13 @@
 The SDK waits on jobs and executions by describing them, then sleeping 5-60 s (botocore's
 waiters, the SDK's own loops). On SageMaker that delay is small next to a job; locally a job
 takes seconds. While the target is on, a poll loop's sleep ends early as soon as the resource
-its thread last described changes status (or is already final), so ``execution.wait()`` and
-``fit()`` return within a moment of the end. Sleeps of code not waiting on a described
-resource, and everything while the target is off, are the real ``time.sleep``.
+its thread last described has changed status (or is already final), so ``execution.wait()``
+and ``fit()`` return within a moment of the end.
+
+A sleep cut short moves the loop's clock on by what was left of it: loops that describe again
+only after so many seconds by ``time.time()`` (the SDK's log tailing: every 30 s) see the time
+they expect pass, so they too end at once. The clock is the poll loops' own (per thread, in the
+modules below); everyone else's ``time`` is untouched, and all is real while the target is off.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ def sleep(seconds: float) -> None:
         _time.sleep(seconds)
         return
     if any(value in FINAL for _, value in described.status):
-        return  # nothing more will happen to it
+        _skip(seconds)  # nothing more will happen to it
+        return
     deadline = _time.monotonic() + seconds
     while True:
         remaining = deadline - _time.monotonic()
@@ -74,13 +79,32 @@ def sleep(seconds: float) -> None:
         except Exception:  # noqa: BLE001 - the loop's own call will report it
             return
         if status_of(now) != described.status:
+            _skip(deadline - _time.monotonic())
             return
 
 
+def _skip(seconds: float) -> None:
+    """Move this thread's poll-loop clock on by the part of a sleep that was not slept."""
+    _last.offset = getattr(_last, "offset", 0.0) + max(0.0, seconds)
+
+
+def _offset() -> float:
+    return getattr(_last, "offset", 0.0)
+
+
 class _Clock:
-    """The ``time`` module as poll loops see it: the real one, with ``sleep`` above."""
+    """The ``time`` module as poll loops see it: the real one, with ``sleep`` above and
+    ``time``/``monotonic`` moved on by the sleeps it cut short."""
 
     sleep = staticmethod(sleep)
+
+    @staticmethod
+    def time() -> float:
+        return _time.time() + _offset()
+
+    @staticmethod
+    def monotonic() -> float:
+        return _time.monotonic() + _offset()
 
     def __getattr__(self, name):
         return getattr(_time, name)

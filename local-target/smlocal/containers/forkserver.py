@@ -35,7 +35,8 @@ PRELOAD = (
     "xgboost",
     "matplotlib.pyplot",
     "smlocal.containers.launch",
-    "smlocal.containers.xgboost_algorithm",
+    # not the algorithm module itself: it runs as __main__, and runpy warns when the module
+    # it runs was imported before (the warning would head every training log)
 )
 
 

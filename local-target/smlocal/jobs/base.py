@@ -6,7 +6,7 @@ import functools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, NoReturn, Optional, Protocol
 
 from smlocal.errors import LocalTargetError
 from smlocal.jobs.records import JobRecord
@@ -21,7 +21,7 @@ class JobRequestError(LocalTargetError):
     """A Create* request the local target refuses before any work (a ValidationException)."""
 
 
-def refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
     raise JobRequestError(message)
 
 

@@ -56,8 +56,18 @@ class ProcessingJobKind:
         count = ((request.get("ProcessingResources") or {}).get("ClusterConfig") or {}).get(
             "InstanceCount"
         )
-        if isinstance(count, int) and count > 1:
-            refuse(f"InstanceCount {count} is not supported locally (jobs run on one instance)")
+        sharded = [
+            item.get("InputName")
+            for item in request.get("ProcessingInputs") or []
+            if (item.get("S3Input") or {}).get("S3DataDistributionType") == "ShardedByS3Key"
+        ]
+        if isinstance(count, int) and count > 1 and sharded:
+            # With every input replicated, each instance would run the same script on the same
+            # data: one run stands for them. Sharded inputs would split the data: refused.
+            refuse(
+                f"InstanceCount {count} with inputs sharded by S3 key ({', '.join(map(str, sharded))}) "
+                "is not supported locally (jobs run on one instance)"
+            )
         for item in request.get("ProcessingInputs") or []:
             name = item.get("InputName")
             if item.get("AppManaged") is True:

@@ -68,6 +68,8 @@ class _Live:
 
 
 class JobRunner:
+    """Starts, stops and waits for the jobs of one state folder and region, in this process."""
+
     def __init__(
         self,
         home: Path,

@@ -40,6 +40,8 @@ def stream_name(record: JobRecord) -> Optional[str]:
 
 
 class LogsService(Service):
+    """The log groups of SageMaker's jobs, read from the job records and their events files."""
+
     name = "logs"
 
     def __init__(self, home: Path, region: str):

@@ -201,8 +201,20 @@ def test_job_names_are_unique_per_kind_and_missing_jobs_are_named(aws):
                         "VolumeSizeInGB": 30,
                     }
                 },
+                ProcessingInputs=[
+                    {
+                        "InputName": "rows",
+                        "S3Input": {
+                            "S3Uri": "s3://b/rows/",
+                            "LocalPath": "/opt/ml/processing/rows",
+                            "S3DataType": "S3Prefix",
+                            "S3InputMode": "File",
+                            "S3DataDistributionType": "ShardedByS3Key",
+                        },
+                    }
+                ],
             ),
-            "InstanceCount 2",
+            "InstanceCount 2 with inputs sharded by S3 key (rows)",
         ),
         (
             "create_processing_job",

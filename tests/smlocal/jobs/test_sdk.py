@@ -7,6 +7,7 @@ itself, so it does not sit in the SDK's sleeps.
 
 import csv
 import io
+import re
 import tarfile
 import textwrap
 
@@ -120,13 +121,13 @@ def test_xgboost_estimator_fit_trains_and_prints_the_jobs_log(aws, sdk, capsys):
         booster.load_model(bytearray(tar.extractfile("xgboost-model").read()))
     assert booster.num_boosted_rounds() == 5
     printed = capsys.readouterr().out
-    lines = [line for line in printed.splitlines() if "#011train-rmse:" in line]
-    assert [line.split("]")[0] for line in lines] == ["[0", "[1", "[2", "[3", "[4"]  # each once
+    rounds = re.findall(r"\[(\d)\]#011train-rmse:([0-9.]+)", printed)
+    assert [r for r, _ in rounds] == ["0", "1", "2", "3", "4"]  # each line once, in order
     assert "Completed - Training job completed" in printed
     job = session.sagemaker_client.describe_training_job(TrainingJobName=name)
     (metric,) = job["FinalMetricDataList"]
     assert metric["MetricName"] == "train:rmse"
-    assert f"train-rmse:{metric['Value']:.5f}" in lines[-1]
+    assert metric["Value"] == float(rounds[-1][1])
 
 
 def test_script_mode_estimator_runs_its_entry_point(aws, sdk, tmp_path):
@@ -169,7 +170,7 @@ def test_transformer_runs_a_created_model(aws, sdk, tmp_path):
         {"objective": "reg:squarederror"}, xgboost.DMatrix(rows[:, 1:], label=rows[:, 0]), 5
     )
     (tmp_path / "model").mkdir()
-    booster.save_model(str(tmp_path / "model" / "xgboost-model"))
+    (tmp_path / "model" / "xgboost-model").write_bytes(booster.save_raw(raw_format="ubj"))
     aws.s3.put_object(Bucket=BUCKET, Key="model/model.tar.gz", Body=pack_folder(tmp_path / "model"))
     aws.sm.create_model(
         ModelName="abalone-xgb",
@@ -182,6 +183,7 @@ def test_transformer_runs_a_created_model(aws, sdk, tmp_path):
         instance_count=1,
         instance_type="ml.m5.xlarge",
         output_path=f"s3://{BUCKET}/batch/out",
+        assemble_with="Line",
         sagemaker_session=session,
     )
     transformer.transform(batch, content_type="text/csv", split_type="Line", wait=False)
