@@ -167,7 +167,7 @@ def test_definition_has_no_timestamps_or_paths(definition):
 
 def test_same_arguments_same_bytes_in_one_process():
     code = (
-        "import os; os.environ['PIPELINES_TARGET']='local';"
+        "import smlocal; smlocal.enable();"
         "from pipelines.abalone.pipeline import get_pipeline;"
         "a = get_pipeline('us-east-1').definition(); b = get_pipeline('us-east-1').definition();"
         "print(a == b)"

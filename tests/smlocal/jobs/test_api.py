@@ -214,7 +214,7 @@ def test_job_names_are_unique_per_kind_and_missing_jobs_are_named(aws):
                     }
                 ],
             ),
-            "InstanceCount 2 with inputs sharded by S3 key (rows)",
+            "InstanceCount 2 with inputs sharded by S3 key",
         ),
         (
             "create_processing_job",
