@@ -93,8 +93,10 @@ def _offset() -> float:
 
 
 class _Clock:
-    """The ``time`` module as poll loops see it: the real one, with ``sleep`` above and
-    ``time``/``monotonic`` moved on by the sleeps it cut short."""
+    """The ``time`` module as poll loops see it: the real one, but for three functions.
+
+    ``sleep`` is the one above; ``time`` and ``monotonic`` move on by the sleeps it cut short.
+    """
 
     sleep = staticmethod(sleep)
 

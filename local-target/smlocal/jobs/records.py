@@ -215,7 +215,7 @@ class JobStore:
             )
 
     def request_stop(self, kind: str, name: str) -> bool:
-        """InProgress -> Stopping; False when the job is not running."""
+        """Move an InProgress job to Stopping; False when the job is not running."""
         with self.db.transaction() as conn:
             return (
                 conn.execute(

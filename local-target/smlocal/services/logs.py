@@ -222,12 +222,12 @@ def _size(record: JobRecord) -> int:
 
 
 def _time_filter(start: Optional[int], end: Optional[int]) -> Callable[[logs.Event], bool]:
-    """CloudWatch's time range: from ``start`` inclusive to ``end`` exclusive (ms)."""
+    """The time range as CloudWatch takes it: from ``start`` inclusive to ``end`` exclusive (ms)."""
     return lambda e: (start is None or e.timestamp >= start) and (end is None or e.timestamp < end)
 
 
 def _pattern(text: str) -> Callable[[str], bool]:
-    """CloudWatch's term patterns: all terms; ``?a ?b`` any of them; ``-x`` none of them."""
+    """Term patterns as CloudWatch takes them: all terms; ``?a ?b`` any of them; ``-x`` none of them."""
     text = text.strip()
     if text.startswith(("{", "[")) or text.startswith("%"):
         raise _invalid(
