@@ -13,6 +13,28 @@ with open(os.path.join(here, "pipelines", "__version__.py")) as f:
 with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     readme = f.read()
 
+
+# XGBoost's CPU build (PyPI ``xgboost-cpu``: same ``xgboost`` module, no CUDA libraries, about
+# 1/20 of the size) where one is published; the regular package elsewhere. To keep a GPU build
+# you already have (or to get one): ``PIPELINES_XGBOOST=xgboost pip install ...``.
+CPU_BUILD = (
+    '(platform_system == "Linux" and (platform_machine == "x86_64" or platform_machine == "aarch64"))'
+    ' or (platform_system == "Windows" and platform_machine == "AMD64")'
+)
+NO_CPU_BUILD = (
+    '(platform_system != "Linux" and platform_system != "Windows")'
+    ' or (platform_system == "Linux" and platform_machine != "x86_64" and platform_machine != "aarch64")'
+    ' or (platform_system == "Windows" and platform_machine != "AMD64")'
+)
+
+
+def xgboost_requirements() -> list:
+    """The XGBoost distribution for this platform, or the regular one when asked."""
+    if os.environ.get("PIPELINES_XGBOOST", "").strip().lower() == "xgboost":
+        return ["xgboost"]
+    return [f"xgboost-cpu; {CPU_BUILD}", f"xgboost; {NO_CPU_BUILD}"]
+
+
 required_packages = [
     # 3.x removed sagemaker.workflow: the template needs the 2.x line.
     "sagemaker>=2.257,<3",
@@ -20,28 +42,30 @@ required_packages = [
     "pandas",
     "numpy",
     "scikit-learn",
-    "xgboost",
-    # draws the pipeline's graph (PNG and SVG from one renderer)
-    "matplotlib",
+    *xgboost_requirements(),
     # the local target, a distribution of its own in this checkout (installable alone)
     "smlocal @ " + Path(here, "local-target").as_uri(),
 ]
 extras = {
+    # pictures of pipelines and executions (--graph, executions/<id>/pipeline.png): ~90 MB more
+    "pictures": ["matplotlib"],
     "test": [
         "black",
         "coverage>=7.10",  # measures the CLIs and step processes (patch = subprocess)
         "flake8",
         "ipykernel",
         "jsonschema",
+        "matplotlib",
         "moto[server]>=5.1,<6",
         "nbclient",
         "nbformat",
         "pydocstyle",
         "pytest",
         "pytest-cov",
+        "pytest-xdist",
         "tox",
         "wheel",  # test_packaging builds the wheel offline (--no-build-isolation)
-    ]
+    ],
 }
 setuptools.setup(
     name=about["__title__"],
@@ -63,6 +87,11 @@ setuptools.setup(
             "get-pipeline-definition=pipelines.get_pipeline_definition:main",
             "run-pipeline=pipelines.run_pipeline:main",
             "model-registry=pipelines.model_registry:main",
+            # complete a pipeline's Callback step by hand (SageMaker, or --local)
+            "pipeline-callback=pipelines.callback:main",
+            "endpoints=pipelines.endpoints:main",
+            # the local target's state folder: list, clean (the module ships with smlocal)
+            "pipelines-local=smlocal.cli_state:main",
         ]
     },
     classifiers=[

@@ -13,6 +13,27 @@ HERE = os.path.abspath(os.path.dirname(__file__))
 PTH = "smlocal.pth"
 
 
+# XGBoost's CPU build (PyPI ``xgboost-cpu``: same ``xgboost`` module, no CUDA libraries, about
+# 1/20 of the size) where one is published; the regular package elsewhere. To keep a GPU build
+# you already have (or to get one): ``PIPELINES_XGBOOST=xgboost pip install ...``.
+CPU_BUILD = (
+    '(platform_system == "Linux" and (platform_machine == "x86_64" or platform_machine == "aarch64"))'
+    ' or (platform_system == "Windows" and platform_machine == "AMD64")'
+)
+NO_CPU_BUILD = (
+    '(platform_system != "Linux" and platform_system != "Windows")'
+    ' or (platform_system == "Linux" and platform_machine != "x86_64" and platform_machine != "aarch64")'
+    ' or (platform_system == "Windows" and platform_machine != "AMD64")'
+)
+
+
+def xgboost_requirements() -> list:
+    """The XGBoost distribution for this platform, or the regular one when asked."""
+    if os.environ.get("PIPELINES_XGBOOST", "").strip().lower() == "xgboost":
+        return ["xgboost"]
+    return [f"xgboost-cpu; {CPU_BUILD}", f"xgboost; {NO_CPU_BUILD}"]
+
+
 class BuildWithStartupHook(build_py):
     """Puts ``smlocal.pth`` at the top of the wheel, i.e. in site-packages once installed."""
 
@@ -40,10 +61,16 @@ setuptools.setup(
         "pandas",
         "numpy",
         "scikit-learn",
-        "xgboost",
-        # draws execution pictures
-        "matplotlib",
+        *xgboost_requirements(),
+        # real-time endpoints' model servers: the ASGI server and toolkit the SageMaker SDK's own
+        # model server uses (so already installed beside it), well kept, pure-Python installs
+        "uvicorn",
+        "starlette",
+        # tuning jobs' Bayesian strategy (the SDK's default): Optuna's seeded TPE sampler
+        "optuna",
     ],
+    # pictures of pipelines and executions: optional, ~90 MB of matplotlib and its fonts
+    extras_require={"pictures": ["matplotlib"]},
     entry_points={"pytest11": ["smlocal = smlocal.pytest_plugin"]},
     cmdclass={"build_py": BuildWithStartupHook},
 )

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import warnings
-from typing import NoReturn
+from typing import Callable, NoReturn, Optional
 
 LOCAL_HELP = (
     "Use the local target: no AWS account, no Docker; state under $PIPELINES_LOCAL_HOME "
@@ -35,17 +35,49 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def quiet_sdk(offline: bool) -> None:
-    """Keep the SDK's start-up notices (and, offline, its INFO/WARNING chatter) off the output.
+    """Keep the SDK's notices that do not concern the user off the output (CLIs and notebook).
 
+    Its start-up lines, the 2.x deprecation notice, PipelineSession's "No Wait, No Logs, No
+    Job" warning (building a definition never starts jobs: that is the point), and offline
+    its INFO/WARNING chatter about AWS. Also keeps IPython's own tracebacks, which the SDK
+    replaces with rich ones that notebook front-ends show as output, not as the error.
     Must run before ``sagemaker`` is imported.
     """
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from smlocal import sdk
+
+    sdk.share_botocore_data()  # not quiet, but fast: before the SDK makes its sessions
     # The SDK calls logging.basicConfig(level=INFO) on import; configuring first wins.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s:%(name)s:%(message)s")
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    warnings.filterwarnings(
+        "ignore", message="Running within a PipelineSession", module="sagemaker"
+    )
+    _keep_plain_tracebacks()
     if offline:
         logging.getLogger("sagemaker").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", module=r"sagemaker(\.|$)")
+
+
+def _keep_plain_tracebacks() -> None:
+    """Undo the rich traceback hook sagemaker-core puts into IPython when it is imported.
+
+    The hook prints a traceback as output and leaves the error itself empty, so a failed cell
+    shows no message where notebook front-ends (and nbclient) look for it.
+    """
+    if "IPython" not in sys.modules:  # the hook only changes IPython's tracebacks
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    try:
+        import sagemaker_core.main.utils  # noqa: F401 - installs the hook on import
+    except ImportError:  # another SDK layout: nothing to undo
+        return
+    for name in ("showtraceback", "_showtraceback", "showsyntaxerror"):
+        shell.__dict__.pop(name, None)  # the shell's own methods again
 
 
 def select_target(args: argparse.Namespace) -> None:
@@ -78,6 +110,44 @@ def require_credentials(parser: argparse.ArgumentParser) -> None:
             "no AWS credentials found (environment, ~/.aws or instance role); "
             "configure them to use SageMaker, or pass --local to use the local target",
         )
+
+
+def run_command(command: Callable[[Optional[list]], None], argv: Optional[list]) -> NoReturn:
+    """Run a CLI's ``command(argv)`` and exit with its code; Ctrl-C is exit code 130.
+
+    From the command line (``argv`` None) the process then ends at once, output flushed:
+    tearing down the SDK's modules and waiting for the local target's warm step-process
+    server to exit took about a second after all was done, and nothing is left to save
+    (records are committed; the server exits when its input closes). Called from Python
+    with ``argv``, it raises SystemExit as usual.
+    """
+    try:
+        command(argv)
+        code = 0
+    except KeyboardInterrupt:  # before an execution exists there is nothing to stop
+        print("\nInterrupted.", file=sys.stderr)
+        code = 130
+    except SystemExit as exit_:
+        code = exit_.code
+    if argv is not None:
+        sys.exit(code)
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code or 0)
+
+
+def can_draw() -> bool:
+    """Pictures need matplotlib: the optional ``pictures`` extra (about 90 MB)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+PICTURES_HINT = "drawing needs matplotlib: pip install matplotlib (or the pictures extra)"
 
 
 def stderr(message: str) -> None:

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format",
         choices=("json", "mermaid", "dot"),
-        default="json",
+        default=None,
         help="What to output: the definition JSON (default), or its graph as Mermaid or Graphviz DOT.",
     )
     parser.add_argument(
@@ -36,20 +36,44 @@ def build_parser() -> argparse.ArgumentParser:
         dest="graph",
         default=None,
         metavar="FILE",
-        help="Also draw the pipeline's graph to FILE (.png or .svg).",
+        help="Draw the pipeline's graph to FILE (.png or .svg) in an existing folder; the "
+        "definition is then output only if --format or --file-name asks for it.",
     )
     return parser
 
 
+def check_graph_file(parser: argparse.ArgumentParser, path: str) -> None:
+    """Refuse a ``--graph`` file that cannot be written, before the pipeline is built."""
+    if Path(path).suffix.lower() not in (".png", ".svg"):
+        _cli.usage_error(parser, f"--graph: {path!r} must end in .png or .svg")
+    folder = Path(path).parent
+    if not folder.is_dir():
+        _cli.usage_error(parser, f"--graph: folder {str(folder)!r} does not exist")
+    if not _cli.can_draw():
+        _cli.usage_error(parser, f"--graph: {_cli.PICTURES_HINT}")
+
+
+def wants_content(args: argparse.Namespace) -> bool:
+    """The definition (or its text graph) is output unless only a picture was asked for."""
+    return not args.graph or args.format is not None or args.file_name is not None
+
+
 def main(argv=None):
     """The main harness for getting the pipeline definition."""
+    _cli.run_command(_main, argv)
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.module_name is None:
         parser.print_help()
         sys.exit(2)
-    if args.graph and Path(args.graph).suffix.lower() not in (".png", ".svg"):
-        _cli.usage_error(parser, f"--graph: {args.graph!r} must end in .png or .svg")
+    if args.graph:
+        check_graph_file(parser, args.graph)
+    if args.file_name and not Path(args.file_name).parent.is_dir():
+        folder = str(Path(args.file_name).parent)
+        _cli.usage_error(parser, f"--file-name: folder {folder!r} does not exist")
     _cli.select_target(args)
     _cli.quiet_sdk(offline=args.local)
     try:
@@ -59,7 +83,7 @@ def main(argv=None):
             _cli.refuse_unrunnable(text)
         definition = json.loads(text)
         content = json.dumps(definition, indent=2, sort_keys=True)
-        if args.format != "json" or args.graph:
+        if args.format not in (None, "json") or args.graph:
             from smlocal import graph
 
             dag = graph.build(definition)
@@ -80,6 +104,9 @@ def main(argv=None):
             graph.render(dag, args.graph, title=pipeline.name)
         except OSError as err:
             _cli.usage_error(parser, f"--graph: cannot write {args.graph!r}: {err.strerror}")
+        _cli.stderr(f"Wrote the pipeline's graph to {args.graph}")
+    if not wants_content(args):
+        return
     if args.file_name:
         try:
             with open(args.file_name, "w") as f:

@@ -1,4 +1,4 @@
-"""A CLI over the model registry: list, describe, compare, approve and reject model versions.
+"""A CLI over the model registry: list, describe, compare, approve (and deploy), reject, lineage.
 
 The same code serves SageMaker (through boto3) and the local target (``--local``): both are
 a SageMaker client with the same API. Metrics come from each version's model-quality
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Optional
 
-from pipelines import _cli
+from pipelines import _cli, endpoints, lineage
+from pipelines.deploy import DeployError
 
 # Metrics where a smaller value is better; all others are taken as "larger is better".
 LOWER_IS_BETTER = ("mse", "rmse", "mae", "mape", "loss", "error", "log_loss", "logloss")
@@ -155,6 +157,14 @@ class Registry:
     def version(self, group: str, number: int) -> Version:
         return self.versions(group, [number])[0]
 
+    def latest_approved(self, group: str) -> Optional[Version]:
+        """The group's newest Approved version, whichever versions are being looked at."""
+        approved = [s for s in self._summaries(group) if s.get("ModelApprovalStatus") == "Approved"]
+        if not approved:
+            return None
+        newest = max(approved, key=lambda s: s.get("ModelPackageVersion", 0))
+        return self._version(newest["ModelPackageArn"])
+
     def _version(self, arn: str) -> Version:
         package = self._client_call("describe_model_package", ModelPackageName=arn)
         statistics = ((package.get("ModelMetrics") or {}).get("ModelQuality") or {}).get(
@@ -190,10 +200,15 @@ class Registry:
         return self.version(group, number)
 
 
-def compare(versions: list[Version]) -> dict:
-    """Metrics side by side, the difference to the latest approved version, the best marked."""
+def compare(versions: list[Version], approved: Optional[Version] = None) -> dict:
+    """Metrics side by side, the difference to the latest approved version, the best marked.
+
+    ``approved`` is the group's latest approved version when only some versions are compared
+    (it may not be among them); by default, the newest approved one of ``versions``.
+    """
     names = sorted({m for v in versions for m in v.metrics})
-    approved = next((v for v in versions if v.status == "Approved"), None)
+    if approved is None:
+        approved = next((v for v in versions if v.status == "Approved"), None)
     best = {}
     for name in names:
         scored = [v for v in versions if name in v.metrics]
@@ -334,6 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("group")
         sub.add_argument("version", type=int)
         sub.add_argument("--description", default=None)
+    approve = commands.choices["approve"]
+    approve.add_argument(
+        "--deploy",
+        metavar="ENDPOINT",
+        default=None,
+        help="then deploy the version to this endpoint (created, or updated in place)",
+    )
+    endpoints.add_deploy_arguments(approve)
+    lineage_command = commands.add_parser(
+        "lineage", help="a version's chain: input data, jobs, model, endpoints"
+    )
+    lineage_command.add_argument("group")
+    lineage_command.add_argument("version", type=int)
     for sub in commands.choices.values():  # options may follow the command too
         sub.add_argument(
             "--local", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -382,13 +410,55 @@ def run(args: argparse.Namespace, registry: Registry) -> str:
         versions = registry.versions(args.group, args.versions or None)
         if not versions:
             raise RegistryCommandError(f"model package group {args.group!r} has no versions")
-        result = compare(versions)
+        approved = registry.latest_approved(args.group) if args.versions else None
+        result = compare(versions, approved)
         return _json(result) if args.output == "json" else render_comparison(result)
+    if args.command == "lineage":
+        return show_lineage(args, registry)
     status = "Approved" if args.command == "approve" else "Rejected"
+    deploying = getattr(args, "deploy", None)
+    if deploying:  # refuse before approving what could not be deployed
+        endpoints.check_port(args)
+        args.deployer.current(deploying, args.group)
     version = registry.set_status(args.group, args.version, status, args.description)
+    deployment = None
+    if deploying:
+        try:
+            deployment = args.deployer.deploy(args.group, deploying, version=args.version)
+        except DeployError as err:
+            raise DeployError(
+                f"version {args.version} of {args.group} is now Approved, but deploying it to "
+                f"{deploying} failed: {err}"
+            ) from None
     if args.output == "json":
-        return _json(version.as_dict())
-    return f"version {version.version} of {version.group} is now {version.status}"
+        answer = version.as_dict()
+        if deployment is not None:
+            answer["Deployment"] = deployment.as_dict()
+        return _json(answer)
+    message = f"version {version.version} of {version.group} is now {version.status}"
+    if deployment is not None:
+        url = endpoints.local_url(deployment.endpoint, args.local, args.region)
+        message += "\n" + endpoints.render_deployment(deployment, url)
+    return message
+
+
+def show_lineage(args: argparse.Namespace, registry: Registry) -> str:
+    """``lineage GROUP VERSION``: the version's chain, upstream to downstream."""
+    version = registry.version(args.group, args.version)
+    try:
+        nodes = lineage.chain(
+            registry.client,
+            version.arn,
+            lambda name: endpoints.local_url(name, args.local, args.region),
+        )
+    except lineage.LineageError as err:
+        raise RegistryCommandError(str(err)) from None
+    if args.output == "json":
+        numbered = lineage.numbers(nodes)
+        return _json([n.as_dict(numbered) for n in nodes])
+    return lineage.render(
+        nodes, f"lineage of version {version.version} of {version.group} ({version.status})"
+    )
 
 
 def main(argv=None) -> None:
@@ -403,9 +473,13 @@ def main(argv=None) -> None:
                 parser,
                 "no AWS credentials found; configure them, or pass --local for the local registry",
             )
+    registry = open_registry(args.local, args.region)
+    if getattr(args, "deploy", None):
+        os.environ[endpoints.LOCAL_NOTICE] = "0"  # the URL is printed below
+        args.deployer = endpoints.deployer(args, registry.client, parser)
     try:
-        print(run(args, open_registry(args.local, args.region)))
-    except RegistryCommandError as err:
+        print(run(args, registry))
+    except (RegistryCommandError, DeployError) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
 
 

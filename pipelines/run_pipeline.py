@@ -52,24 +52,32 @@ def build_parser() -> argparse.ArgumentParser:
         """e.g. '{"ModelApprovalStatus": "Approved"}'""",
     )
     parser.add_argument(
+        "--print-definition",
+        action="store_true",
+        help="Print the pipeline definition JSON before creating or updating the pipeline.",
+    )
+    parser.add_argument(
         "-q",
         "--quiet",
         action="store_true",
-        help="No live progress (it is shown only on a terminal anyway).",
+        help="Print the outcome alone (the final 'Execution status:' line; a failure on stderr).",
     )
     return parser
 
 
-def _print_steps(execution) -> list:
+def _list_steps(execution, say) -> list:
     from botocore.exceptions import ClientError
 
     try:
-        steps = execution.list_steps()
+        return execution.list_steps()
     except ClientError as err:
-        print(f"(the step list is not available from this endpoint: {err})")
+        say(f"(the step list is not available from this endpoint: {err})")
         return []
-    print(json.dumps(steps, indent=2, default=str))
-    return steps
+
+
+def _reporter(quiet: bool):
+    """``print``, or with ``--quiet`` a no-op: only the outcome is printed then."""
+    return (lambda *args, **kwargs: None) if quiet else print
 
 
 def _failure_summary(execution, steps: list) -> str:
@@ -99,20 +107,22 @@ def _wait_local(execution, live_types: Optional[dict]) -> str:
 
 def main(argv=None):
     """The main harness for creating or updating and running the pipeline."""
-    try:
-        _main(argv)
-    except KeyboardInterrupt:  # before an execution exists there is nothing to stop
-        print("\nInterrupted.", file=sys.stderr)
-        sys.exit(130)
+    _cli.run_command(_main, argv)
 
 
 def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     _cli.select_target(args)
-    if args.module_name is None or (args.role_arn is None and not args.local):
+    if args.module_name is None:
         parser.print_help()
         sys.exit(2)
+    if args.role_arn is None and not args.local:
+        _cli.usage_error(
+            parser,
+            "--role-arn is required to run on SageMaker (the IAM role the pipeline runs as, "
+            "e.g. arn:aws:iam::<account>:role/<name>); or pass --local to run on this machine",
+        )
     _cli.quiet_sdk(offline=args.local)
     if args.local:
         from smlocal.steps.process import prestart
@@ -131,23 +141,27 @@ def _main(argv):
     from smlocal import config as local_config
 
     role_arn = args.role_arn or local_config.LOCAL_ROLE_ARN
+    say = _reporter(args.quiet)
     try:
         pipeline = _cli.build_pipeline(args.module_name, kwargs)
         definition = pipeline.definition()
         if args.local:
             _cli.refuse_unrunnable(definition)
         _cli.refuse_bad_parameters(definition, parameters)
-        print("###### Creating/updating a SageMaker Pipeline with the following definition:")
         parsed = json.loads(definition)
-        print(json.dumps(parsed, indent=2, sort_keys=True))
+        if args.print_definition:
+            say("###### Creating/updating a SageMaker Pipeline with the following definition:")
+            say(json.dumps(parsed, indent=2, sort_keys=True))
+        else:
+            say(f"###### Creating/updating the SageMaker Pipeline {pipeline.name}")
 
         all_tags = get_pipeline_custom_tags(args.module_name, kwargs, tags)
 
         upsert_response = pipeline.upsert(
             role_arn=role_arn, description=args.description, tags=all_tags
         )
-        print("\n###### Created/Updated SageMaker Pipeline: Response received:")
-        print(upsert_response)
+        say("\n###### Created/Updated SageMaker Pipeline: Response received:")
+        say(upsert_response)
 
         try:
             execution = pipeline.start(parameters=parameters or None)
@@ -155,9 +169,9 @@ def _main(argv):
             if err.response["Error"]["Code"] == "ValidationException" and args.local:
                 raise UsageError(f"--parameters: {err.response['Error']['Message']}") from None
             raise
-        print(f"\n###### Execution started with PipelineExecutionArn: {execution.arn}")
+        say(f"\n###### Execution started with PipelineExecutionArn: {execution.arn}")
 
-        print("Waiting for the execution to finish...")
+        say("Waiting for the execution to finish...")
         live = args.local and not args.quiet and sys.stdout.isatty()
         if args.local:
             from pipelines.progress import step_types
@@ -169,20 +183,20 @@ def _main(argv):
             except WaiterError:
                 pass  # a failed execution: reported below from its steps
             status = execution.describe()["PipelineExecutionStatus"]
-        print("\n#####Execution completed. Execution step details:")
-        steps = _print_steps(execution)
+        say("\n#####Execution completed. Execution step details:")
+        steps = _list_steps(execution, say)
+        if steps:
+            say(json.dumps(steps, indent=2, default=str))
         if args.local:
-            from smlocal.backend import PICTURE
-
-            folder = local_config.home() / "executions" / execution.arn.rsplit("/", 1)[-1]
+            execution_id = execution.arn.rsplit("/", 1)[-1]
+            folder = local_config.home() / "executions" / execution_id
             if live:
                 from pipelines.progress import Progress, step_types
 
-                print("\n" + Progress(step_types(parsed)).table(steps))
-            print(f"\nStep logs: {folder}")
-            if (folder / PICTURE).exists():
-                print(f"Picture of this execution: {folder / PICTURE}")
-        print(f"\nExecution status: {status}")
+                say("\n" + Progress(step_types(parsed)).table(steps))
+            say(f"\nStep logs: {folder}")
+            say(f"A picture of this execution: pipelines-local picture {execution_id}")
+        print(("" if args.quiet else "\n") + f"Execution status: {status}")
         if status != "Succeeded":
             print(_failure_summary(execution, steps), file=sys.stderr)
             sys.exit(130 if status == "Stopped" else 1)

@@ -1,5 +1,6 @@
 """Shared test helpers: paths of the real data and a way to run the CLIs in a child process."""
 
+import importlib.resources
 import os
 import socket
 import subprocess
@@ -8,9 +9,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-ABALONE_CSV = SHARED / "data" / "abalone-dataset.csv"
+# The real data set, as the local target ships it (the tests need no other copy).
+ABALONE_CSV = Path(str(importlib.resources.files("smlocal") / "data" / "abalone-dataset.csv"))
 ABALONE_SHA256 = "de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc78449f"
+ABALONE_SOURCE = (
+    "the UCI Machine Learning Repository's Abalone data set, https://doi.org/10.24432/C55C7W "
+    "(file abalone.data, unchanged; see local-target/smlocal/data/README.md)"
+)
 NO_NETWORK_DIR = Path(__file__).resolve().parent / "no_network"
+
+
+def missing_data_message() -> str:
+    """Why the tests cannot run without the data set, and where to get it (or more data)."""
+    return (
+        f"the tests need the abalone data set at {ABALONE_CSV}, shipped with the local target: "
+        f"reinstall it (pip install ./local-target, or tox), or get it from {ABALONE_SOURCE} "
+        f"(sha256 {ABALONE_SHA256}). Larger inputs for benchmarks are resampled from it "
+        "(benchmarks/bench_local_run.py --sizes)."
+    )
 
 
 def run_cli(args, env=None, cwd=None, no_network=False, timeout=300):

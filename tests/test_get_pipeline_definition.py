@@ -86,7 +86,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
         ),
         (
             ["-n", MODULE, "--local", "-f", str(tmp_path / "missing" / "d.json")],
-            "--file-name: cannot write",
+            "--file-name: folder ",
         ),
     ]
     for args, message in cases:

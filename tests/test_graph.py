@@ -4,7 +4,7 @@ import matplotlib.image
 import pytest
 
 from smlocal import graph
-from tests.helpers import ROOT, run_cli
+from tests.helpers import run_cli
 
 MODULE = "pipelines.abalone.pipeline"
 
@@ -135,6 +135,7 @@ def test_cli_formats_and_graph_file(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("digraph pipeline {")
+    assert result.stderr == f"Wrote the pipeline's graph to {out}\n"
     assert "AbaloneMSEAboveThreshold" in out.read_text()
     bad = run_cli(
         ["pipelines.get_pipeline_definition", "-n", MODULE, "--local", "--graph", "pipeline.gif"]
@@ -142,7 +143,25 @@ def test_cli_formats_and_graph_file(tmp_path):
     assert bad.returncode == 2 and "--graph: 'pipeline.gif' must end in .png or .svg" in bad.stderr
 
 
-def test_the_readme_picture_is_generated_by_the_project():
-    image = matplotlib.image.imread(ROOT / "img" / "pipeline-full.png")
-    assert image.shape[0] > 400
-    assert "img/pipeline-full.png" in (ROOT / "README.md").read_text()
+def test_cli_graph_alone_says_what_it_wrote_and_prints_no_definition(tmp_path):
+    out = tmp_path / "pipeline.png"
+    result = run_cli(
+        ["pipelines.get_pipeline_definition", "-n", MODULE, "--local", "--graph", str(out)],
+        no_network=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == f"Wrote the pipeline's graph to {out}\n"
+    assert matplotlib.image.imread(out).shape[1] > 800
+
+
+def test_cli_graph_refuses_a_missing_folder(tmp_path):
+    out = tmp_path / "no" / "such" / "pipeline.png"
+    result = run_cli(
+        ["pipelines.get_pipeline_definition", "-n", MODULE, "--local", "--graph", str(out)]
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"get-pipeline-definition: error: --graph: folder '{out.parent}' does not exist"
+    ]
+    assert not (tmp_path / "no").exists()

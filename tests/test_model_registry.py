@@ -121,6 +121,20 @@ def test_compare_marks_the_best_and_the_difference_to_approved(backend):
     assert "4.8000 *" in table and "-0.3000" in table and "5.4000" not in table
 
 
+def test_compare_chosen_versions_against_the_approved_one_left_out(backend):
+    result = registry(backend, "compare", GROUP, "2", "3", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    comparison = json.loads(result.stdout)
+    assert comparison["LatestApprovedVersion"] == 1
+    assert [r["ModelPackageVersion"] for r in comparison["Versions"]] == [3, 2]
+    rows = {r["ModelPackageVersion"]: r["Metrics"]["mse"] for r in comparison["Versions"]}
+    assert rows[2]["vs_latest_approved"] == pytest.approx(-0.3)
+    assert rows[3]["vs_latest_approved"] == pytest.approx(0.3)
+
+    table = registry(backend, "compare", GROUP, "2", "3").stdout
+    assert "the latest approved version (1)" in table and "none is approved" not in table
+
+
 def test_describe(backend):
     result = registry(backend, "describe", GROUP, "2", "--output", "json")
     described = json.loads(result.stdout)

@@ -1,5 +1,6 @@
 """The two distributions hold what they need at run time, and only that."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from tests.helpers import ROOT
 
 
 def build_wheel(source, folder):
+    # Building is not under test: measured, the copy's modules would count as code never run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     result = subprocess.run(
         [
             sys.executable,
@@ -26,6 +29,7 @@ def build_wheel(source, folder):
         ],
         capture_output=True,
         text=True,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     (wheel,) = folder.glob("*.whl")
@@ -38,21 +42,32 @@ def metadata(wheel, name):
     ).decode()
 
 
+BUILD_LEFTOVERS = shutil.ignore_patterns(
+    "build", "*.egg-info", ".tox", ".git", "__pycache__", ".pytest_cache", ".coverage*"
+)
+
+
 @pytest.fixture(scope="module")
-def template_wheel(tmp_path_factory):
-    return build_wheel(ROOT, tmp_path_factory.mktemp("template"))
+def template_source(tmp_path_factory):
+    """A copy of the checkout: building leaves build/ and *.egg-info in the source folder."""
+    source = tmp_path_factory.mktemp("source") / "template"
+    shutil.copytree(ROOT, source, ignore=BUILD_LEFTOVERS)
+    return source
+
+
+@pytest.fixture(scope="module")
+def template_wheel(template_source, tmp_path_factory):
+    return build_wheel(template_source, tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(scope="module")
 def local_target_wheel(tmp_path_factory):
     source = tmp_path_factory.mktemp("source") / "local-target"
-    shutil.copytree(
-        ROOT / "local-target", source, ignore=shutil.ignore_patterns("build", "*.egg-info")
-    )
+    shutil.copytree(ROOT / "local-target", source, ignore=BUILD_LEFTOVERS)
     return build_wheel(source, tmp_path_factory.mktemp("local-target"))
 
 
-def test_template_wheel(template_wheel):
+def test_template_wheel(template_wheel, template_source):
     names = set(template_wheel.namelist())
     for required in (
         "pipelines/abalone/preprocess.py",
@@ -65,7 +80,7 @@ def test_template_wheel(template_wheel):
         assert required in names, required
     assert not any(name.startswith(("tests/", "smlocal")) for name in names)
     text = metadata(template_wheel, "entry_points.txt")
-    for script in ("run-pipeline", "get-pipeline-definition", "model-registry"):
+    for script in ("run-pipeline", "get-pipeline-definition", "model-registry", "pipelines-local"):
         assert f"{script} = " in text
     requirements = [
         line
@@ -73,7 +88,53 @@ def test_template_wheel(template_wheel):
         if "Requires-Dist" in line
     ]
     local = next(line for line in requirements if "smlocal" in line)
-    assert (ROOT / "local-target").as_uri() in local
+    assert (template_source / "local-target").as_uri() in local
+
+
+def requirement(requirements: list, name: str) -> str:
+    return next(line for line in requirements if line.startswith(f"Requires-Dist: {name}"))
+
+
+def test_xgboost_is_the_cpu_build_where_one_exists(template_wheel, local_target_wheel):
+    """No CUDA libraries (~500 MB) for a project that never uses a GPU; the same module."""
+    from packaging.markers import Marker
+
+    linux = {"platform_system": "Linux", "platform_machine": "x86_64"}
+    mac = {"platform_system": "Darwin", "platform_machine": "arm64"}
+    for wheel in (template_wheel, local_target_wheel):
+        requirements = [
+            line for line in metadata(wheel, "METADATA").splitlines() if "Requires-Dist" in line
+        ]
+        cpu, regular = requirement(requirements, "xgboost-cpu"), requirement(
+            requirements, "xgboost;"
+        )
+        assert Marker(cpu.split(";", 1)[1]).evaluate(linux)
+        assert not Marker(regular.split(";", 1)[1]).evaluate(linux)
+        assert Marker(regular.split(";", 1)[1]).evaluate(mac)
+        assert not Marker(cpu.split(";", 1)[1]).evaluate(mac)
+        matplotlib = requirement(requirements, "matplotlib")
+        assert 'extra == "pictures"' in matplotlib  # pictures are optional
+
+
+def test_a_gpu_build_can_be_kept(template_source, tmp_path, monkeypatch):
+    """``PIPELINES_XGBOOST=xgboost`` asks for the regular distribution, which pip then keeps."""
+    monkeypatch.setenv("PIPELINES_XGBOOST", "xgboost")
+    wheel = build_wheel(template_source, tmp_path)
+    requirements = [
+        line for line in metadata(wheel, "METADATA").splitlines() if "Requires-Dist" in line
+    ]
+    assert "Requires-Dist: xgboost" in requirements
+    assert not any("xgboost-cpu" in line for line in requirements)
+
+
+def test_the_tests_read_the_data_set_the_local_target_ships():
+    import hashlib
+
+    from tests.helpers import ABALONE_CSV, ABALONE_SHA256, missing_data_message
+
+    assert ABALONE_CSV.parent.parent.name == "smlocal"
+    assert hashlib.sha256(ABALONE_CSV.read_bytes()).hexdigest() == ABALONE_SHA256
+    assert "https://doi.org/10.24432/C55C7W" in missing_data_message()
 
 
 def test_local_target_wheel_stands_alone(local_target_wheel):

@@ -95,7 +95,11 @@ def test_progress_on_a_terminal_and_quiet_flag(local_home):
         "step                                type           status     duration  cache hit"
         in output
     )
-    assert "Picture of this execution:" in output
-    code, quiet = _run_in_terminal("-n", "pipelines.abalone.pipeline", "--local", "--quiet")
-    assert code == 0
-    assert "] PreprocessAbaloneData" not in quiet and "cache hit" not in quiet
+    assert "A picture of this execution: pipelines-local picture " in output
+    # a one-step pipeline (a Fail step): the outcome alone, on a terminal too
+    code, quiet = _run_in_terminal("-n", "tests.fixtures.parameters_pipeline", "--local", "--quiet")
+    assert code == 1
+    assert quiet.strip().splitlines() == [
+        "Execution status: Failed",
+        "Execution failed at step Report: 1 6.0 false PendingManualApproval",
+    ]

@@ -1,8 +1,14 @@
-"""The README's two commands are the ones users and CI run."""
+"""The README matches the code: its commands are the ones users and CI run, its picture is
+what the documented command draws, and its sections answer a newcomer's first questions."""
 
+import re
+import shlex
 import subprocess
 
-from tests.helpers import ROOT
+import matplotlib.image
+import numpy
+
+from tests.helpers import ROOT, run_cli
 
 README = (ROOT / "README.md").read_text()
 
@@ -55,3 +61,33 @@ def test_layout_is_the_templates():
         "tests/test_pipelines.py",
     ):
         assert (ROOT / path).is_file(), path
+
+
+def test_the_pipeline_picture_is_what_the_documented_command_draws(tmp_path):
+    (command,) = re.findall(
+        r"`(get-pipeline-definition [^`]*--graph img/pipeline-full\.png)`", README
+    )
+    args = shlex.split(command)[1:]
+    args[args.index("img/pipeline-full.png")] = str(tmp_path / "fresh.png")
+    result = run_cli(["pipelines.get_pipeline_definition", *args], no_network=True)
+    assert result.returncode == 0, result.stderr
+    committed = matplotlib.image.imread(ROOT / "img" / "pipeline-full.png")
+    fresh = matplotlib.image.imread(tmp_path / "fresh.png")
+    assert committed.shape == fresh.shape
+    differing = (numpy.abs(committed - fresh).max(axis=-1) > 0.1).mean()
+    assert differing < 0.005, f"{differing:.2%} of the pixels differ: redraw it with {command!r}"
+
+
+def test_sections_a_newcomer_looks_for():
+    headings = re.findall(r"^## (.+)$", README, flags=re.M)
+    for heading in (
+        "Start here",
+        "Install: size and time",
+        "How long a run takes",
+        "State: where it lives and how to clean it",
+        "Add a pipeline",
+        "Run on SageMaker",
+    ):
+        assert heading in headings, heading
+    assert "(CONTRIBUTING.md#add-a-pipeline)" in README
+    assert "pipelines-local clean --keep" in README and "PIPELINES_XGBOOST=xgboost" in README

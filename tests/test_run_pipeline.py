@@ -46,7 +46,7 @@ def test_creates_starts_waits_and_lists_steps(aws):
     result = run_pipeline(aws, "--description", "first")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "###### Creating/updating a SageMaker Pipeline with the following definition:" in out
+    assert "###### Creating/updating the SageMaker Pipeline ci-abalone" in out
     assert "###### Created/Updated SageMaker Pipeline: Response received:" in out
     assert "###### Execution started with PipelineExecutionArn: arn:aws:sagemaker:us-east-1:" in out
     assert "Waiting for the execution to finish..." in out
@@ -125,3 +125,10 @@ def test_the_classic_project_arn_mismatch_is_one_line(aws):
     assert result.returncode == 2
     assert "takes no argument 'sagemaker_project_arn'" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_without_local_a_missing_role_arn_is_one_line():
+    result = run_cli(["pipelines.run_pipeline", "-n", "pipelines.abalone.pipeline"])
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("run-pipeline: error: --role-arn is required") and "--local" in line

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.helpers import ABALONE_CSV, ROOT, run_cli
+from tests.helpers import ABALONE_CSV, ROOT, LocalSageMaker, run_cli
 
 MODULE = "pipelines.abalone.pipeline"
 
@@ -65,7 +65,7 @@ def test_runs_end_to_end_and_registers_a_version(first_run):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     for section in (
-        "###### Creating/updating a SageMaker Pipeline with the following definition:",
+        "###### Creating/updating the SageMaker Pipeline AbalonePipeline",
         "###### Created/Updated SageMaker Pipeline: Response received:",
         "###### Execution started with PipelineExecutionArn: "
         "arn:aws:sagemaker:us-east-1:000000000000:pipeline/abalonepipeline/execution/",
@@ -74,6 +74,7 @@ def test_runs_end_to_end_and_registers_a_version(first_run):
         "Execution status: Succeeded",
     ):
         assert section in out
+    assert '"Steps"' not in out  # the definition is printed only when asked
     steps_json = out.split("Execution step details:\n", 1)[1].split("\n\nStep logs:", 1)[0]
     steps = json.loads(steps_json)
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [
@@ -95,12 +96,21 @@ def test_runs_end_to_end_and_registers_a_version(first_run):
     assert result.stderr == ""
 
 
-def test_a_second_run_is_reproducible(first_run):
+def newest_execution_id(home) -> str:
+    """The id of the newest execution, asked of the local target (quiet runs print no ARN)."""
+    summary, *_ = LocalSageMaker(home).list_pipeline_executions(
+        PipelineName="AbalonePipeline", SortOrder="Descending"
+    )["PipelineExecutionSummaries"]
+    return summary["PipelineExecutionArn"].rsplit("/", 1)[-1]
+
+
+def test_a_second_run_is_reproducible_and_quiet_prints_the_outcome_alone(first_run):
     home, first = first_run
-    second = run_local(env={"PIPELINES_LOCAL_HOME": str(home)})
+    second = run_local("--quiet", env={"PIPELINES_LOCAL_HOME": str(home)})
     assert second.returncode == 0, second.stderr
+    assert second.stdout == "Execution status: Succeeded\n" and second.stderr == ""
     id1, report1, model1 = artifacts(home, first.stdout)
-    id2, report2, model2 = artifacts(home, second.stdout)
+    id2, report2, model2 = artifacts(home, f"PipelineExecutionArn: {newest_execution_id(home)}")
     assert id1 != id2
     assert report1 == report2
     assert model1 == model2
@@ -109,8 +119,14 @@ def test_a_second_run_is_reproducible(first_run):
 
 
 def test_threshold_override_fails_with_the_fail_steps_message(local_home):
-    result = run_local("--parameters", '{"MseThreshold": 3.5, "ModelApprovalStatus": "Approved"}')
+    result = run_local(
+        "--parameters",
+        '{"MseThreshold": 3.5, "ModelApprovalStatus": "Approved"}',
+        "--print-definition",
+    )
     assert result.returncode == 1
+    printed = result.stdout.split("following definition:\n", 1)[1].split("\n\n###### Created", 1)[0]
+    assert json.loads(printed)["Version"] == "2020-12-01"  # the definition, when asked
     assert (
         "Execution failed at step AbaloneMSEAboveThreshold: Execution failed: the model's MSE"
         in result.stderr
@@ -171,8 +187,8 @@ def test_fresh_interpreters_give_the_same_model_as_the_fork_server(first_run):
     assert first_launchers == {"fork server"}
 
 
-def test_ctrl_c_stops_the_execution_and_its_processes(local_home, tmp_path):
-    pid_file = tmp_path / "sleeper.pid"
+def test_ctrl_c_stops_the_execution_and_its_processes(local_home):
+    pid_file = local_home / "sleeper.pid"  # the state folder: the step's container sees it
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -56,9 +56,12 @@ def local_pipelines(home) -> list:
 
 def assert_every_unrunnable_step_named(message):
     assert message.startswith("the local target cannot run 3 steps: ")
-    assert "'Prep' (entry point 'bash' is not supported locally" in message
-    assert "'Tune' (type Tuning)" in message
-    assert "'Notify' (type Lambda)" in message
+    assert (
+        "'Prep' (a processing job without ContainerEntrypoint runs the image's own program"
+        in message
+    )
+    assert "'Tune' (The Hyperband strategy is not supported locally" in message
+    assert "'Cluster' (type EMR: a step on an Amazon EMR cluster)" in message
 
 
 def test_run_pipeline_names_every_unrunnable_step_and_creates_nothing(local_home):
@@ -98,7 +101,7 @@ def test_without_local_the_definition_is_printed_as_it_is(local_home):
     )
     assert result.returncode == 0, result.stderr
     steps = [s["Type"] for s in json.loads(result.stdout)["Steps"]]
-    assert steps == ["Processing", "Tuning", "Lambda"]
+    assert steps == ["Processing", "Tuning", "EMR"]
 
 
 @pytest.mark.parametrize("overrides,expected", BAD_PARAMETERS, ids=IDS)

@@ -16,15 +16,20 @@ from pathlib import Path
 from typing import Any, Optional
 
 from smlocal import config
-from smlocal.engine import Engine, ExecutionInfo, Services, compile_plan
+from smlocal.callbacks import CallbackStore
+from smlocal.definition import load
+from smlocal.engine import Engine, ExecutionInfo, Services, compile_plan, preflight
 from smlocal.errors import LocalTargetError
 from smlocal.executions import ExecutionStore, now
+from smlocal.expressions import evaluate
+from smlocal.functions import FunctionStore
 from smlocal.jobs import JobRunner
 from smlocal.parameters import resolve
 from smlocal.models import ModelStore
 from smlocal.registry import ModelRegistry
 from smlocal.sources import DataSources
-from smlocal.jobs import process
+from smlocal.queues import QueueStore
+from smlocal.selective import select
 from smlocal.store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -66,7 +71,17 @@ class LocalBackend:
         self.models = ModelStore(self.home / "state.sqlite", region, account)
         sources = DataSources(self.store, self.home / "datasets")
         self.jobs = JobRunner(self.home, region, account, self.store, sources, self.models)
-        self.services = Services(self.store, self.registry, sources, self.models, self.jobs)
+        self.services = Services(
+            self.store,
+            self.registry,
+            sources,
+            self.models,
+            self.jobs,
+            functions=FunctionStore(self.home),
+            queues=QueueStore(self.home),
+            callbacks=CallbackStore(self.home),
+            history=self.history,
+        )
         self.threads: dict[str, threading.Thread] = {}
 
     def arn(self, kind: str, name: str) -> str:
@@ -120,21 +135,15 @@ class LocalBackend:
         display_name: Optional[str],
         description: Optional[str],
         max_parallel: Optional[int] = None,
+        selective: Optional[dict] = None,
     ) -> str:
+        """Check and record an execution, start it; refusals come before anything is recorded."""
         pipeline = self.pipeline(pipeline_name)
         plan = compile_plan(pipeline["definition"])
         parameters = resolve(plan.parameters, overrides)
+        selection = select(plan, selective, pipeline["name"], self.history)
         execution_id = _execution_id()
         arn = f"{pipeline['arn']}/execution/{execution_id}"
-        self.history.create_execution(
-            arn,
-            execution_id,
-            pipeline["name"],
-            [{"Name": k, "Value": str(v)} for k, v in parameters.items()],
-            pipeline["definition"],
-            display_name,
-            description,
-        )
         info = ExecutionInfo(
             arn=arn,
             id=execution_id,
@@ -158,6 +167,21 @@ class LocalBackend:
             self.history,
             self.home / "executions" / execution_id,
             max_parallel=parallel,
+            selection=selection,
+        )
+        steps = selection.selected if selection else set(plan.steps)
+        preflight(plan, steps, engine.scope, self.services, self.region)
+        experiment = load(pipeline["definition"]).get("PipelineExperimentConfig")
+        self.history.create_execution(
+            arn,
+            execution_id,
+            pipeline["name"],
+            [{"Name": k, "Value": str(v)} for k, v in parameters.items()],
+            pipeline["definition"],
+            display_name,
+            description,
+            selective=selective,
+            experiment=evaluate(experiment, engine.scope) if experiment else None,
         )
         thread = threading.Thread(
             target=self._run,
@@ -178,29 +202,17 @@ class LocalBackend:
         self.history.finish_execution(engine.info.arn, status, reason)
 
     def _draw(self, engine: Engine, definition: str, status: str) -> None:
-        """The execution's picture, steps coloured by status, beside its steps' folders.
+        """Keep what the execution's picture is drawn from, beside its steps' folders.
 
-        Drawn in a step process (warm, and isolated: a drawing problem never fails a run).
+        The picture itself (steps coloured by status) is drawn on request, by
+        ``pipelines-local picture <execution id>``: drawing it after every run cost each run
+        about a second, for a file few open.
         """
         folder = engine.work_dir
         folder.mkdir(parents=True, exist_ok=True)
         statuses = {s.name: s.status for s in self.history.steps(engine.info.arn)}
         (folder / "definition.json").write_text(definition)
         (folder / "statuses.json").write_text(json.dumps(statuses))
-        title = f"{engine.info.pipeline_name} · execution {engine.info.id} · {status}"
-        target = [
-            "-m",
-            "smlocal.graph",
-            str(folder / "definition.json"),
-            str(folder / PICTURE),
-            "--statuses",
-            str(folder / "statuses.json"),
-            "--title",
-            title,
-        ]
-        code = process.run_python({}, target, folder / "picture-logs", threading.Event())
-        if code != 0:
-            log.warning("could not draw %s (see %s)", folder / PICTURE, folder / "picture-logs")
 
     def execution(self, arn: str) -> dict:
         record = self.history.execution(arn)

@@ -24,6 +24,17 @@ EXECUTION_VARIABLES = (
     "PipelineExecutionArn",
 )
 STEP_REF = re.compile(r"^Steps\.([^.\[]+)")
+# Step types the local target does not run, by the feature SageMaker runs for them.
+FEATURES = {
+    "QualityCheck": "a Model Monitor data or model quality check",
+    "ClarifyCheck": "a SageMaker Clarify bias or explainability check",
+    "EMR": "a step on an Amazon EMR cluster",
+    "EMRServerless": "an EMR Serverless job",
+    "AutoML": "an Autopilot AutoML job",
+    "NotebookJob": "a notebook job",
+    "Endpoint": "a real-time endpoint deployment",
+    "EndpointConfig": "a real-time endpoint configuration",
+}
 
 
 @dataclass(frozen=True)
@@ -221,11 +232,12 @@ class UnsupportedType(DefinitionError):
     """A step type without an executor; several are listed by type alone."""
 
     def __init__(self, step: StepSpec, supported_types: set[str]):
+        feature = f": {FEATURES[step.type]}" if step.type in FEATURES else ""
         super().__init__(
-            f"step {step.name!r} has type {step.type!r}, which the local target does not run "
-            f"(it runs: {', '.join(sorted(supported_types))})"
+            f"step {step.name!r} has type {step.type!r}{feature}, which the local target does "
+            f"not run (it runs: {', '.join(sorted(supported_types))})"
         )
-        self.short = f"type {step.type}"
+        self.short = f"type {step.type}{feature}"
         self.supported_types = supported_types
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from smlocal import retries
-from smlocal.definition import Plan, StepSpec, own_arguments
-from smlocal.errors import ExecutionStopped, StepFailed
-from smlocal.executions import ExecutionStore, now, to_json
+from smlocal.definition import Plan, StepSpec, own_arguments, refusal
+from smlocal.errors import DefinitionError, ExecutionStopped, StepFailed
+from smlocal.executions import ExecutionStore, StepRecord, now, to_json
 from smlocal.expressions import ExpressionError, Scope, evaluate
 from smlocal.models import ModelStore
 from smlocal.registry import ModelRegistry
@@ -33,6 +33,8 @@ from smlocal.store import ObjectStore, StoreError
 log = logging.getLogger(__name__)
 DEFAULT_PARALLELISM = 4
 FINAL = ("Succeeded", "Failed", "Stopped", "NotExecuted")
+# A step's own fields, outside its Arguments, that its executor reads resolved (StepContext.fields).
+STEP_FIELDS = ("FunctionArn", "SqsQueueUrl")
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
@@ -54,6 +56,24 @@ class Services:
     sources: DataSources
     models: ModelStore
     jobs: Any = None  # the job runner (jobs.JobRunner) that processing/training/transform steps use
+    functions: Any = None  # Lambda functions (functions.FunctionStore) that Lambda steps invoke
+    queues: Any = None  # SQS queues (queues.QueueStore) that Callback steps send to
+    callbacks: Any = None  # Callback steps' tokens (callbacks.CallbackStore)
+    history: Any = None  # the execution records (executions.ExecutionStore)
+
+
+def step_fields(spec: StepSpec) -> dict:
+    """The step's own fields (outside Arguments) that its executor reads, unresolved."""
+    return {k: spec.raw[k] for k in STEP_FIELDS if k in spec.raw}
+
+
+@dataclass
+class Selection:
+    """A selective execution: the steps that run, and the source results of those they read."""
+
+    selected: set[str]
+    source_arn: Optional[str] = None
+    reused: dict[str, StepRecord] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,8 +98,10 @@ class Engine:
         history: ExecutionStore,
         work_dir: Path,
         max_parallel: int = DEFAULT_PARALLELISM,
+        selection: Optional[Selection] = None,
     ):
         self.plan = plan
+        self.selection = selection
         self.info = info
         self.services = services
         self.history = history
@@ -106,11 +128,15 @@ class Engine:
     # scheduling
     def run(self) -> tuple[str, Optional[str]]:
         """Run to the end; returns the execution's final status and failure reason."""
-        steps = self.plan.steps
-        pending = set(steps)
+        pending = set(self.selection.selected if self.selection else self.plan.steps)
         state: dict[str, str] = {}
         outcomes: dict[str, Optional[bool]] = {}
         failure: Optional[str] = None
+        for name, source in (self.selection.reused if self.selection else {}).items():
+            try:
+                state[name], outcomes[name] = "Succeeded", self._reuse(source)
+            except StepFailed as err:  # e.g. its property file is gone from the object store
+                state[name], failure = "Failed", f"Step {name} failed: {err}"
         running: dict[Future, str] = {}
         with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="step") as pool:
             while True:
@@ -163,6 +189,13 @@ class Engine:
             return outcomes.get(spec.branch.condition) is spec.branch.outcome
         return True
 
+    def _reuse(self, source: StepRecord) -> Optional[bool]:
+        """A step a selective execution takes from its source: its properties, recorded as reused."""
+        self.history.step_reused(self.info.arn, source, self.selection.source_arn)
+        self._publish(self.plan.steps[source.name], source.properties or {})
+        outcome = (source.properties or {}).get("Outcome")
+        return None if outcome is None else str(outcome) == "True"
+
     # one step
     def _run_step(self, spec: StepSpec) -> tuple[str, Optional[bool], Optional[str]]:
         """Runs in a worker thread; returns (status, condition outcome, failure reason)."""
@@ -173,6 +206,7 @@ class Engine:
         cache_key = None
         try:
             arguments = evaluate(own_arguments(spec), self.scope)
+            fields = evaluate(step_fields(spec), self.scope)
             cache_key = self._cache_key(spec)
             cached = self._cached(spec, cache_key)
             if cached is not None:
@@ -200,6 +234,7 @@ class Engine:
                 store=self.services.store,
                 services=self.services,
                 stop=self.stop,
+                fields=fields,
             )
             result = self._attempts(spec, ctx)
             self._publish(spec, result.properties)
@@ -316,6 +351,30 @@ class Engine:
         expire = parse_duration(spec.cache_config.get("ExpireAfter", ""))
         not_before = now() - expire if expire else None
         return self.history.cached_step(self.info.pipeline_name, spec.name, key, not_before)
+
+
+def preflight(plan: Plan, steps: set[str], scope: Scope, services: Services, region: str) -> None:
+    """Refuse, before an execution starts, steps that need what this machine does not have.
+
+    An executor may check more than the definition, e.g. that a Lambda function has code here.
+    Every step refused is named in the one DefinitionError.
+    """
+    errors: dict[str, DefinitionError] = {}
+    for name in sorted(steps):
+        spec = plan.steps[name]
+        check = getattr(EXECUTORS[spec.type], "preflight", None)
+        if check is None:
+            continue
+        try:
+            fields = evaluate(step_fields(spec), scope)
+        except ExpressionError:  # read from other steps: checked when the step runs
+            continue
+        try:
+            check(spec, fields, services, region)
+        except DefinitionError as err:
+            errors[name] = err
+    if errors:
+        raise refusal(errors)
 
 
 def compile_plan(definition) -> Plan:

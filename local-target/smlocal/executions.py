@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS executions (
     stop_requested INTEGER NOT NULL DEFAULT 0,
     pid INTEGER,
     created TEXT NOT NULL,
-    modified TEXT NOT NULL
+    modified TEXT NOT NULL,
+    selective TEXT,
+    experiment TEXT
 );
 CREATE TABLE IF NOT EXISTS steps (
     execution_arn TEXT NOT NULL,
@@ -59,11 +61,17 @@ CREATE TABLE IF NOT EXISTS steps (
     cache_key TEXT,
     cache_source TEXT,
     log_dir TEXT,
+    selective_source TEXT,
     PRIMARY KEY (execution_arn, name)
 );
 CREATE INDEX IF NOT EXISTS steps_cache ON steps (cache_key, status);
 """
 ACTIVE = ("Executing", "Stopping")
+# Columns added since the first release: a state database made before gets them on open.
+ADDED_COLUMNS = {
+    "executions": {"selective": "TEXT", "experiment": "TEXT"},
+    "steps": {"selective_source": "TEXT"},
+}
 
 
 def now() -> datetime:
@@ -92,6 +100,7 @@ class StepRecord:
     cache_source: Optional[str]
     log_dir: Optional[str]
     display_name: Optional[str] = None
+    selective_source: Optional[str] = None  # the execution whose results this step reused
 
 
 def _pid_alive(pid: Optional[int]) -> bool:
@@ -109,6 +118,16 @@ def _pid_alive(pid: Optional[int]) -> bool:
 class ExecutionStore:
     def __init__(self, db_path: Path):
         self.db = Database(db_path, SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Bring a state database of an earlier version up to this schema."""
+        with self.db.transaction() as conn:
+            for table, columns in ADDED_COLUMNS.items():
+                have = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for column, kind in columns.items():
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     # pipelines
     def upsert_pipeline(
@@ -198,12 +217,16 @@ class ExecutionStore:
         definition: str,
         display_name: Optional[str],
         description: Optional[str],
+        selective: Optional[dict] = None,
+        experiment: Optional[dict] = None,
     ) -> None:
+        """Record a new execution (Executing); ``selective`` and ``experiment`` as Describe shows them."""
         stamp = now().isoformat()
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO executions (arn, id, pipeline_name, status, display_name, description, parameters,"
-                " definition, pid, created, modified) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " definition, pid, created, modified, selective, experiment)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     arn,
                     execution_id,
@@ -216,6 +239,8 @@ class ExecutionStore:
                     os.getpid(),
                     stamp,
                     stamp,
+                    to_json(selective) if selective else None,
+                    to_json(experiment) if experiment else None,
                 ),
             )
 
@@ -281,6 +306,37 @@ class ExecutionStore:
                 (execution_arn, name, type_, display_name, "Executing", now().isoformat(), log_dir),
             )
 
+    def step_reused(self, execution_arn: str, source: StepRecord, source_arn: str) -> None:
+        """A step of a selective execution that was not selected: its source run's results."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO steps (execution_arn, name, type, display_name, status, started, ended,"
+                " metadata, properties, attempts, log_dir, selective_source)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    execution_arn,
+                    source.name,
+                    source.type,
+                    source.display_name,
+                    "Succeeded",
+                    source.started.isoformat() if source.started else None,
+                    source.ended.isoformat() if source.ended else None,
+                    to_json(source.metadata or {}),
+                    to_json(source.properties),
+                    source.attempts,
+                    source.log_dir,
+                    source_arn,
+                ),
+            )
+
+    def step_metadata(self, execution_arn: str, name: str, metadata: dict) -> None:
+        """Metadata a running step shows already (a callback step's token and queue)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE steps SET metadata=? WHERE execution_arn=? AND name=?",
+                (to_json(metadata), execution_arn, name),
+            )
+
     def step_retried(self, execution_arn: str, name: str) -> None:
         with self.db.transaction() as conn:
             conn.execute(
@@ -337,6 +393,7 @@ class ExecutionStore:
                 cache_source=r["cache_source"],
                 log_dir=r["log_dir"],
                 display_name=r["display_name"],
+                selective_source=r["selective_source"],
             )
             for r in rows
         ]

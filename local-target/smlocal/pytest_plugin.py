@@ -2,7 +2,8 @@
 
 Registered with pytest by the package's entry point, so installing the local target is
 enough: ``def test_pipeline(local_target): ...`` runs the test with every AWS call answered
-locally and the state (object store, records) in a fresh temporary folder.
+locally and the state (object store, records) in a fresh temporary folder; endpoints the test
+deployed are stopped when it ends.
 """
 
 from __future__ import annotations
@@ -17,4 +18,9 @@ def local_target(tmp_path_factory):
     """The local target on for one test; yields its state folder."""
     home = tmp_path_factory.mktemp("smlocal-home")
     with _local_target(home=home):
-        yield home
+        try:
+            yield home
+        finally:
+            from smlocal.endpoints import stop_all
+
+            stop_all(home)  # endpoints the test deployed end with it

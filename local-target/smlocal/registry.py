@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from smlocal import config
+from smlocal import config, lineage
 from smlocal.db import Database
 
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
@@ -131,7 +131,9 @@ class ModelRegistry:
                 "INSERT INTO model_packages VALUES (?,?,?,?,?,?,?,?)",
                 (arn, group, version, status, now, now, created_by_execution, json.dumps(record)),
             )
-        return self.describe_model_package(arn)
+        package = self.describe_model_package(arn)
+        lineage.record_model_package(self.db.path.parent, self.region, self.account, package)
+        return package
 
     def _find(self, conn, name_or_arn: str):
         row = conn.execute("SELECT * FROM model_packages WHERE arn=?", (name_or_arn,)).fetchone()

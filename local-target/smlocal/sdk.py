@@ -31,6 +31,34 @@ def validate_config_once() -> None:
     sagemaker.utils.validate_sagemaker_config = validate_sagemaker_config
 
 
+def share_botocore_data() -> None:
+    """Parse each of botocore's data files once per process, not once per session.
+
+    A pipeline definition makes a score of boto3 sessions (the SDK's own, the pipeline's,
+    the endpoint resolver's ...), each with a loader of its own that parses the same JSON again:
+    ``endpoints.json`` about ten times and SageMaker's service model four, about 1 s in all.
+    The files do not change while the process runs, and a loader hands its parsed data to every
+    client of its session already, so sharing it across sessions changes nothing else.
+    """
+    import botocore.loaders
+
+    original = botocore.loaders.Loader.load_data_with_path
+    if getattr(original, "_shared", False):
+        return
+    cache: dict = {}
+
+    def load_data_with_path(self, name):
+        key = (tuple(self.search_paths), name)
+        if key not in cache:
+            cache[key] = original(self, name)
+        return cache[key]
+
+    load_data_with_path._shared = True
+    load_data_with_path.__wrapped__ = original
+    load_data_with_path.__doc__ = original.__doc__
+    botocore.loaders.Loader.load_data_with_path = load_data_with_path
+
+
 # Modules that send the SDK's usage telemetry over plain HTTPS (not through botocore).
 _TELEMETRY_MODULES = (
     "sagemaker.telemetry.telemetry_logging",

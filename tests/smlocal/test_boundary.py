@@ -30,9 +30,11 @@ def test_botocore_still_validates_requests(on_local_target):
 
 def test_other_services_are_refused_by_name_without_a_request(on_local_target):
     with pytest.raises(ClientError) as err:
-        boto3.client("lambda").list_functions()
+        boto3.client("stepfunctions").list_state_machines()
     assert err.value.response["Error"]["Code"] == "UnsupportedOperation"
-    assert "lambda:ListFunctions" in str(err.value)
+    assert "stepfunctions:ListStateMachines" in str(err.value)
+    with pytest.raises(ClientError, match="lambda:ListLayers"):  # a service served in part
+        boto3.client("lambda").list_layers()
 
 
 def test_identity_is_the_local_role(on_local_target):

@@ -81,8 +81,25 @@ def test_condition_branches_become_steps_after_the_condition():
 
 
 def test_unsupported_step_type_is_refused_by_name():
-    with pytest.raises(DefinitionError, match="'Tune'.*type 'Tuning'"):
-        compile_plan({"Steps": [step("Tune", "Tuning", {})]})
+    with pytest.raises(DefinitionError, match="'Tune'.*type 'Futuristic'"):
+        compile_plan({"Steps": [step("Tune", "Futuristic", {})]})
+
+
+@pytest.mark.parametrize(
+    "step_type,feature",
+    [
+        ("QualityCheck", "Model Monitor data or model quality check"),
+        ("ClarifyCheck", "SageMaker Clarify bias or explainability check"),
+        ("EMR", "step on an Amazon EMR cluster"),
+        ("AutoML", "Autopilot AutoML job"),
+        ("NotebookJob", "notebook job"),
+    ],
+)
+def test_steps_sagemaker_runs_elsewhere_are_refused_by_their_feature(step_type, feature):
+    with pytest.raises(DefinitionError) as refused:
+        compile_plan({"Steps": [step("S", step_type, {})]})
+    assert str(refused.value).startswith(f"step 'S' has type '{step_type}': a")
+    assert feature in str(refused.value)
 
 
 def test_unsupported_function_is_refused_by_name():
@@ -122,9 +139,11 @@ def test_unsupported_condition_type_is_refused():
         compile_plan({"Steps": [step("C", "Condition", {"Conditions": [{"Type": "Between"}]})]})
 
 
-def test_processing_without_a_python_entry_point_is_refused():
+def test_processing_without_a_python_entry_point_is_refused_under_the_path_map(monkeypatch):
+    # only Python sees /opt/ml through the path map; namespaces run any entry point
+    monkeypatch.setenv("PIPELINES_LOCAL_CONTAINER", "map")
     args = {"AppSpecification": {"ImageUri": "img", "ContainerEntrypoint": ["bash", "run.sh"]}}
-    with pytest.raises(DefinitionError, match="entry point 'bash'"):
+    with pytest.raises(DefinitionError, match="entry point 'bash' is not supported locally"):
         compile_plan({"Steps": [step("P", "Processing", args)]})
 
 
@@ -140,13 +159,16 @@ def test_training_with_an_unknown_image_is_refused():
 
 
 def test_every_step_that_cannot_run_is_named_in_one_line():
-    bash = {"AppSpecification": {"ImageUri": "img", "ContainerEntrypoint": ["bash", "run.sh"]}}
+    hyperband = {
+        "HyperParameterTuningJobConfig": {"Strategy": "Hyperband"},
+        "TrainingJobDefinition": {},
+    }
     definition = {
         "Steps": [
-            step("Tune", "Tuning", {}),
+            step("Check", "QualityCheck", {}),
             step("Fine"),
-            step("Lambda1", "Lambda", {}),
-            step("Prep", "Processing", bash),
+            step("Cluster", "EMR", {}),
+            step("Tune", "Tuning", hyperband),
         ]
     }
     with pytest.raises(DefinitionError) as refused:
@@ -154,10 +176,12 @@ def test_every_step_that_cannot_run_is_named_in_one_line():
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith(
-        "the local target cannot run 3 steps: 'Tune' (type Tuning), 'Lambda1' (type Lambda), "
-        "'Prep' (entry point 'bash' is not supported locally"
+        "the local target cannot run 3 steps: "
+        "'Check' (type QualityCheck: a Model Monitor data or model quality check), "
+        "'Cluster' (type EMR: a step on an Amazon EMR cluster), "
+        "'Tune' (The Hyperband strategy is not supported locally"
     )
-    assert "it runs the step types " in message and "Processing" in message
+    assert "it runs the step types " in message and "Tuning" in message
     assert "Fine" not in message
 
 
@@ -183,21 +207,22 @@ def test_the_definitions_own_faults_are_listed_with_the_executors():
 def test_steps_inside_condition_branches_are_listed_too():
     definition = {
         "Steps": [
-            step("Check", "Condition", {"Conditions": [], "IfSteps": [step("T", "Tuning", {})]}),
+            step("Check", "Condition", {"Conditions": [], "IfSteps": [step("T", "AutoML", {})]}),
             step("E", "EMR", {}),
         ]
     }
     with pytest.raises(
-        DefinitionError, match=r"cannot run 2 steps: 'T' \(type Tuning\), 'E' \(type EMR\)"
+        DefinitionError, match=r"cannot run 2 steps: 'T' \(type AutoML: .*\), 'E' \(type EMR: "
     ):
         compile_plan(definition)
 
 
 def test_a_single_refusal_keeps_its_own_message():
     with pytest.raises(DefinitionError) as refused:
-        compile_plan({"Steps": [step("Tune", "Tuning", {}), step("Fine")]})
+        compile_plan({"Steps": [step("Job", "NotebookJob", {}), step("Fine")]})
     assert str(refused.value).startswith(
-        "step 'Tune' has type 'Tuning', which the local target does not run (it runs: "
+        "step 'Job' has type 'NotebookJob': a notebook job, which the local target does not run "
+        "(it runs: "
     )
 
 

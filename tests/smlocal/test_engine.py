@@ -269,8 +269,8 @@ def test_stop_ends_the_running_process_and_marks_stopped(client, launcher):
 
 
 def test_unsupported_step_types_are_refused_at_create(client):
-    bad = definition({"Name": "Tune", "Type": "Tuning", "Arguments": {}})
-    with pytest.raises(ClientError, match="'Tune' has type 'Tuning'"):
+    bad = definition({"Name": "Check", "Type": "ClarifyCheck", "Arguments": {}})
+    with pytest.raises(ClientError, match="'Check' has type 'ClarifyCheck': a SageMaker Clarify"):
         client.create_pipeline(PipelineName="P", PipelineDefinition=bad, RoleArn=ROLE)
 
 
@@ -305,13 +305,13 @@ RETRY_INTERNAL = [
 ]
 
 
-def test_a_killed_job_is_retried_by_its_policy_and_attempts_are_counted(client, launcher, tmp_path):
+def test_a_killed_job_is_retried_by_its_policy_and_attempts_are_counted(client, launcher):
     script = put_script(client.backend.store, "killed.py", KILLED_ONCE)
     step = processing(
         "Flaky",
         script,
         outputs=["out"],
-        arguments=[str(tmp_path / "marker")],
+        arguments=[str(client.backend.home / "marker")],  # seen by both attempts' containers
         RetryPolicies=RETRY_INTERNAL,
     )
     arn, status, steps = run(client, definition(step))
@@ -325,10 +325,10 @@ def test_a_killed_job_is_retried_by_its_policy_and_attempts_are_counted(client, 
     )
 
 
-def test_without_a_policy_a_killed_job_fails_with_the_signal(client, tmp_path):
+def test_without_a_policy_a_killed_job_fails_with_the_signal(client):
     script = put_script(client.backend.store, "killed.py", KILLED_ONCE)
     _, status, steps = run(
-        client, definition(processing("Flaky", script, arguments=[str(tmp_path / "m")]))
+        client, definition(processing("Flaky", script, arguments=[str(client.backend.home / "m")]))
     )
     assert status["PipelineExecutionStatus"] == "Failed"
     assert steps["Flaky"]["FailureReason"].startswith(

@@ -2,11 +2,13 @@
 
 A step's process spends most of its life importing pandas, scikit-learn and xgboost (about
 1.5 s each time). This server imports them once, then forks one child per step request; each
-child starts its own session, redirects its output to the step's logs, installs the step's
-path map and runs the step's target, exactly as ``launch`` would in a fresh interpreter.
+child starts its own session, redirects its output to the step's logs, and becomes the
+container's process (``launch.run``), exactly as it would in a fresh interpreter. A child dies
+with the server (``PR_SET_PDEATHSIG``): no step's process outlives the server that answers
+for it.
 
-Protocol (one JSON object per line): requests on stdin
-``{"id", "target", "mapping", "env", "cwd", "stdout", "stderr"}``; answers on stdout
+Protocol (one JSON object per line): requests on stdin ``{"id", "spec", "stdout", "stderr"}``
+(or the earlier ``{"id", "target", "mapping", "env", "cwd", ...}``); answers on stdout
 ``{"ready": true}`` once, then ``{"id", "pid"}`` and later ``{"id", "exit", "max_rss_kib"}``
 per request.
 The server exits when its stdin closes. Linux only: forking a process that has loaded these
@@ -35,6 +37,10 @@ PRELOAD = (
     "xgboost",
     "matplotlib.pyplot",
     "smlocal.containers.launch",
+    "smlocal.containers.namespace",
+    "smlocal.containers.layout",
+    "smlocal.containers.environments",
+    "smlocal.containers.remap",
     # not the algorithm module itself: it runs as __main__, and runpy warns when the module
     # it runs was imported before (the warning would head every training log)
 )
@@ -49,7 +55,7 @@ def preload() -> None:
             continue  # a missing library is imported (and reported) by the step itself
 
 
-def _child(request: dict, keep_closed: list[int]) -> None:
+def _child(request: dict, keep_closed: list[int], server: int) -> None:
     """In the forked child: become the step's process, run it, never return."""
     code = 1
     try:
@@ -57,6 +63,11 @@ def _child(request: dict, keep_closed: list[int]) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setsid()
+        from smlocal.containers import namespace
+
+        namespace.die_with_parent()
+        if os.getppid() != server:  # the server died before the line above
+            os._exit(1)
         for fd in keep_closed:
             os.close(fd)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -67,13 +78,16 @@ def _child(request: dict, keep_closed: list[int]) -> None:
             os.close(target)
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        sys.path[0] = request["cwd"]
-        from smlocal.containers.launch import run_target
+        from smlocal.containers import launch
 
-        run_target(request["mapping"], request["target"])
+        if "spec" in request:
+            launch.run(launch.ContainerSpec(**request["spec"]))
+        else:
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            sys.path[0] = request["cwd"]
+            launch.run_target(request["mapping"], request["target"])
         code = 0
     except SystemExit as exit_:
         if exit_.code is None:
@@ -106,6 +120,7 @@ def serve() -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     children: dict[int, int] = {}
+    server_pid = os.getpid()
 
     def answer(message: dict) -> None:
         answers.write(json.dumps(message) + "\n")
@@ -146,7 +161,11 @@ def serve() -> None:
                 answers.flush()
                 pid = os.fork()
                 if pid == 0:
-                    _child(request, [answers.fileno(), wake_r, wake_w, selector.fileno()])
+                    _child(
+                        request,
+                        [answers.fileno(), wake_r, wake_w, selector.fileno()],
+                        server=server_pid,
+                    )
                 children[pid] = request["id"]
                 answer({"id": request["id"], "pid": pid})
         reap()

@@ -1,22 +1,30 @@
 """Makes a process see container paths (``/opt/ml/...``) inside a folder of its own.
 
-Scripts written for SageMaker hard-code ``/opt/ml/processing/...``; without root (and on
-macOS) we cannot bind-mount there. Instead every path-taking function of ``os``, ``io`` and
-``builtins`` that Python code reaches (``open``, ``pathlib``, ``shutil``, ``glob``, pandas,
-numpy, tarfile, ...) is wrapped to rewrite a mapped prefix. Paths handed straight to C
-libraries (e.g. ``xgboost.DMatrix("/opt/ml/...")``) and non-Python child processes are not
-rewritten: that is this mechanism's limit, stated in the README. Python's import system
-reads files through its own bound functions too: code that imports from a container path
-puts ``to_local(path)`` on ``sys.path`` instead.
+The fallback of the container layout, where Linux namespaces are not allowed (macOS, kernels
+or sandboxes that forbid user namespaces): every path-taking function of ``os``, ``io`` and
+``builtins`` that Python code reaches (``open``, ``pathlib``, ``shutil`` with its
+``copystat``, ``glob``, ``tarfile``, ``bz2``, pandas, numpy's text I/O, ``sqlite3.connect``, ...)
+is wrapped to rewrite a mapped prefix, and ``os.getcwd``/``os.scandir`` answer in container
+paths. Modules imported before the map was installed -- the fork server imports numpy and
+pandas early -- keep references to the original functions; those references are replaced too,
+so a process behaves the same whichever launcher started it.
+
+Its limits (stated in the README): paths handed straight to C libraries (xgboost's
+``save_model``/``DMatrix``) and programs other than Python do not see the map, and ``..``
+from the container's root is the job's folder. Python's import system reads files through
+its own bound functions: code that imports from a container path puts ``to_local(path)`` on
+``sys.path`` instead.
 """
 
 from __future__ import annotations
 
 import builtins
 import functools
+import gc
 import io
 import json
 import os
+import sys
 from typing import Any, Callable
 
 ENV_VAR = "PIPELINES_LOCAL_PATH_MAP"
@@ -30,19 +38,32 @@ _ONE_PATH = (
     "lstat",
     "access",
     "listdir",
-    "scandir",
     "mkdir",
     "rmdir",
     "remove",
     "unlink",
     "chdir",
     "chmod",
+    "lchmod",
+    "chown",
+    "lchown",
+    "chflags",
+    "lchflags",
     "utime",
     "truncate",
     "readlink",
     "statvfs",
+    "pathconf",
+    "mkfifo",
+    "mknod",
+    "listxattr",
+    "getxattr",
+    "setxattr",
+    "removexattr",
 )
 _TWO_PATHS = ("rename", "replace", "link", "symlink")
+# Modules whose functions are the originals themselves: never rewritten.
+_LEFT_ALONE = ("builtins", "io", "_io", "os", "posix", "nt", __name__)
 
 
 class PathMap:
@@ -56,6 +77,15 @@ class PathMap:
         )
 
     def __call__(self, path: Any) -> Any:
+        return self._rewrite(path, self.rules)
+
+    def back(self, path: Any) -> Any:
+        """The container path of a local one (the inverse rewrite)."""
+        inverse = sorted(((d, s) for s, d in self.rules), key=lambda r: len(r[0]), reverse=True)
+        return self._rewrite(path, inverse)
+
+    @staticmethod
+    def _rewrite(path: Any, rules: list) -> Any:
         if isinstance(path, int) or path is None:
             return path
         try:
@@ -64,7 +94,7 @@ class PathMap:
             return path
         is_bytes = isinstance(raw, bytes)
         text = os.fsdecode(raw) if is_bytes else raw
-        for src, dst in self.rules:
+        for src, dst in rules:
             if text == src or text.startswith(src + "/"):
                 text = dst + text[len(src) :]
                 return os.fsencode(text) if is_bytes else text
@@ -87,20 +117,90 @@ def _wrap_two(func: Callable, remap: PathMap) -> Callable:
     return wrapper
 
 
-def _patch_captured_references(wrapped_open: Callable) -> None:
-    """Standard modules that keep their own reference to a file function from import time."""
-    import tarfile
+class _Entry:
+    """A ``DirEntry`` whose ``path`` is in container terms (the rest is the real entry's)."""
 
-    tarfile.bltn_open = wrapped_open  # tarfile writes extracted members with it
-    import pathlib
+    def __init__(self, entry: os.DirEntry, path: str):
+        self._entry, self.path, self.name = entry, path, entry.name
 
-    accessor = getattr(pathlib, "_NormalAccessor", None)  # Python < 3.11 binds os functions here
-    if accessor is not None:
-        for name in dir(accessor):
-            function = getattr(os, name, None)
-            if not name.startswith("_") and callable(function):
-                setattr(accessor, name, staticmethod(function))
-        accessor.open = staticmethod(wrapped_open)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._entry, name)
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"<DirEntry {self.name!r}>"
+
+
+class _Scandir:
+    """``os.scandir`` of a container path: a context manager and iterator of ``_Entry``."""
+
+    def __init__(self, iterator, path: Any):
+        self._iterator, self._path = iterator, path
+
+    def __iter__(self) -> "_Scandir":
+        return self
+
+    def __next__(self) -> _Entry:
+        entry = next(self._iterator)
+        return _Entry(entry, os.path.join(self._path, entry.name))
+
+    def __enter__(self) -> "_Scandir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._iterator.close()
+
+
+def _wrap_scandir(func: Callable, remap: PathMap) -> Callable:
+    @functools.wraps(func)
+    def scandir(path="."):
+        local = remap(path)
+        if local is path or isinstance(path, (int, bytes)):
+            return func(local)
+        return _Scandir(func(local), os.fspath(path))
+
+    return scandir
+
+
+def _wrap_getcwd(func: Callable, remap: PathMap) -> Callable:
+    @functools.wraps(func)
+    def getcwd():
+        return remap.back(func())
+
+    return getcwd
+
+
+def _rebind(replacements: dict[int, Callable], originals: list[Callable]) -> None:
+    """Point references taken before the map at the wrapped functions.
+
+    Module globals (``bz2._builtin_open``, ``tarfile.bltn_open``), dicts inside objects (numpy's
+    file openers), class attributes (pathlib's accessor before Python 3.11), and the
+    ``os.supports_*`` sets that ``shutil`` consults.
+    """
+    skip = {id(getattr(sys.modules.get(name), "__dict__", None)) for name in _LEFT_ALONE}
+    for holder in gc.get_referrers(*originals):
+        if isinstance(holder, set):
+            holder.update(replacements[id(f)] for f in originals if f in holder)
+        elif type(holder) is dict and id(holder) not in skip:
+            for key, value in list(holder.items()):
+                new = replacements.get(id(value))
+                if new is None or key == "__wrapped__":
+                    continue
+                if "__module__" in holder and "__name__" not in holder:  # a class's namespace
+                    _set_on_class(holder, key, new)  # (pathlib's accessor before Python 3.11)
+                else:
+                    holder[key] = new
+
+
+def _set_on_class(namespace: dict, key: str, function: Callable) -> None:
+    for owner in gc.get_referrers(namespace):
+        if isinstance(owner, type) and owner.__dict__.get(key) is namespace.get(key):
+            setattr(owner, key, staticmethod(function))  # a plain function would bind to self
 
 
 _current = PathMap({})
@@ -116,16 +216,31 @@ def install(mapping: dict[str, str]) -> PathMap:
     global _current
     remap = PathMap(mapping)
     _current = remap
+    replacements: dict[int, Callable] = {}
+    originals: list[Callable] = []
+
+    def replace(owner: Any, name: str, wrapper: Callable) -> None:
+        original = getattr(owner, name)
+        wrapped = wrapper(original, remap)
+        setattr(owner, name, wrapped)
+        replacements[id(original)] = wrapped
+        originals.append(original)
+
     for name in _ONE_PATH:
         if hasattr(os, name):
-            setattr(os, name, _wrap_first(getattr(os, name), remap))
+            replace(os, name, _wrap_first)
     for name in _TWO_PATHS:
         if hasattr(os, name):
-            setattr(os, name, _wrap_two(getattr(os, name), remap))
-    wrapped_open = _wrap_first(io.open, remap)
-    builtins.open = wrapped_open
-    io.open = wrapped_open
-    _patch_captured_references(wrapped_open)
+            replace(os, name, _wrap_two)
+    replace(os, "scandir", _wrap_scandir)
+    replace(os, "getcwd", _wrap_getcwd)
+    replace(os, "getcwdb", _wrap_getcwd)
+    replace(io, "open", _wrap_first)
+    builtins.open = io.open
+    import sqlite3  # a C library, but its connect takes a path: cheap to map
+
+    replace(sqlite3, "connect", _wrap_first)
+    _rebind(replacements, originals)
     os.environ[ENV_VAR] = json.dumps(mapping)
     if SITE_DIR not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(

@@ -1,6 +1,6 @@
 """A batch transform job's container: load the model, run every record, write ``.out`` files.
 
-Runs with ``/opt/ml`` remapped. The job is described by ``/opt/ml/input/config/transform.json``
+Runs as the job's container process. The job is described by ``/opt/ml/input/config/transform.json``
 (written by the Transform step): the input files, content type, split type, accept type,
 DataProcessing filters and join source. Models are served as SageMaker's containers serve
 them: the built-in XGBoost algorithm (CSV in, one prediction per line out), or a framework
@@ -15,6 +15,7 @@ import importlib.util
 import io
 import json
 import os
+import pickle
 import sys
 
 from smlocal.containers import remap
@@ -38,15 +39,23 @@ def _csv_line(fields: list[str]) -> str:
 
 
 class BuiltinXGBoost:
-    """The built-in algorithm's inference: text/csv rows of features, one prediction each."""
+    """The built-in algorithm's batch inference: text/csv rows in, one prediction per line out.
+
+    The model is loaded as the container loads it: unpickled (images before 1.3-1), else with
+    ``Booster.load_model``.
+    """
 
     def __init__(self):
         import xgboost
 
         self.xgboost = xgboost
         with open(os.path.join(MODEL_DIR, "xgboost-model"), "rb") as f:
+            raw = f.read()
+        try:
+            self.booster = pickle.loads(raw)
+        except Exception:  # not a pickle: the format save_model writes
             self.booster = xgboost.Booster()
-            self.booster.load_model(bytearray(f.read()))
+            self.booster.load_model(bytearray(raw))
 
     def __call__(self, payload: str, content_type: str, accept: str) -> str:
         import numpy as np
@@ -56,7 +65,8 @@ class BuiltinXGBoost:
         rows = [line for line in payload.splitlines() if line.strip()]
         data = np.array([[float(v) for v in _csv_fields(r)] for r in rows], dtype=float)
         predictions = self.booster.predict(self.xgboost.DMatrix(data))
-        return "\n".join(repr(float(p)) for p in predictions)
+        # the container's batch response: str() of each prediction, a newline after each
+        return "".join(f"{p}\n" for p in predictions.tolist())
 
 
 class ScriptModel:
@@ -110,53 +120,70 @@ def _default_output(prediction, accept: str) -> str:
     array = np.asarray(prediction)
     if kind == "text/csv":
         rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
-        return "\n".join(_csv_line([repr(float(v)) for v in row]) for row in rows)
+        # as the framework containers' encoder (numpy.savetxt): a newline after each row
+        return "".join(_csv_line([repr(float(v)) for v in row]) + "\n" for row in rows)
     if kind == "application/json":
         return json.dumps(array.tolist())
     raise ValueError(f"no default output_fn for accept type {accept}")
+
+
+def _responses(model, records: list[str], job: dict) -> list[str]:
+    """The model's responses: one per record (SingleRecord) or one for them all."""
+    if job.get("batch_strategy") == "SingleRecord":
+        return [model(r, job["content_type"], job["accept"]) for r in records]
+    return [model("\n".join(records), job["content_type"], job["accept"])]
+
+
+def transform_object(model, text: str, job: dict) -> str:
+    """One input object's output, as SageMaker assembles it.
+
+    Without ``SplitType`` the object is one request and its response is the output as is.
+    Split into lines, the responses are concatenated as they are (``AssembleWith`` None) or
+    one record per line (``Line``); joins and output filters work record by record.
+    """
+    split = job.get("split_type") == "Line"
+    records = [r for r in text.splitlines() if r.strip()] if split else [text]
+    if job.get("input_filter"):
+        records_in = [
+            _csv_line(compile_filter(job["input_filter"])(_csv_fields(r))) for r in records
+        ]
+    else:
+        records_in = records
+    responses = _responses(model, records_in, job)
+    join = job.get("join_source") == "Input"
+    if not (join or job.get("output_filter")):
+        if job.get("assemble_with") == "Line":
+            lines = [line for response in responses for line in response.splitlines()]
+            return "".join(f"{line}\n" for line in lines)
+        return "".join(responses)
+    outputs = [line for response in responses for line in response.splitlines()]
+    if len(outputs) != len(records):
+        raise ValueError(
+            f"{len(records)} records gave {len(outputs)} predictions; cannot join them"
+        )
+    output_filter = compile_filter(job.get("output_filter"))
+    lines = []
+    for record, output in zip(records, outputs):
+        fields = (_csv_fields(record) if join else []) + _csv_fields(output)
+        lines.append(_csv_line(output_filter(fields)))
+    return "".join(f"{line}\n" for line in lines)
 
 
 def run() -> None:
     with open(CONFIG) as f:
         job = json.load(f)
     model = ScriptModel(job["program"]) if job.get("program") else BuiltinXGBoost()
-    input_filter = compile_filter(job.get("input_filter"))
-    output_filter = compile_filter(job.get("output_filter"))
-    join = job.get("join_source") == "Input"
     for relative in job["files"]:
         with open(os.path.join(INPUT_DIR, relative)) as f:
             text = f.read()
-        records = (
-            [r for r in text.splitlines() if r.strip()]
-            if job.get("split_type") == "Line"
-            else [text]
-        )
-        filtered = (
-            [_csv_line(input_filter(_csv_fields(r))) for r in records]
-            if job.get("input_filter")
-            else records
-        )
-        if job.get("batch_strategy") == "SingleRecord":
-            outputs = [model(r, job["content_type"], job["accept"]) for r in filtered]
-        else:
-            outputs = model("\n".join(filtered), job["content_type"], job["accept"]).splitlines()
-        if len(outputs) != len(records) and (join or job.get("output_filter")):
-            raise ValueError(
-                f"{relative}: {len(records)} records gave {len(outputs)} predictions; cannot join them"
-            )
-        lines = []
-        for i, output in enumerate(outputs):
-            fields = _csv_fields(output)
-            if join:
-                fields = _csv_fields(records[i]) + fields
-            lines.append(
-                _csv_line(output_filter(fields)) if (join or job.get("output_filter")) else output
-            )
+        try:
+            output = transform_object(model, text, job)
+        except ValueError as err:
+            raise ValueError(f"{relative}: {err}") from None
         target = os.path.join(OUTPUT_DIR, relative + ".out")
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        separator = "\n" if job.get("assemble_with") == "Line" else ""
         with open(target, "w") as f:
-            f.write(separator.join(lines) + ("\n" if separator and lines else ""))
+            f.write(output)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """SageMaker's built-in XGBoost algorithm, emulated with the ``xgboost`` package.
 
-Runs inside a training step's process with ``/opt/ml`` remapped, and reads and writes what
-the algorithm container does: hyperparameters and channels from ``/opt/ml/input``, the
-booster to ``/opt/ml/model/xgboost-model``, a failure message to ``/opt/ml/output/failure``,
-and per-round metrics in the log lines CloudWatch shows (``[i]#011train-rmse:...``).
+Runs as the training job's container process and reads and writes what the algorithm
+container does: hyperparameters and channels from ``/opt/ml/input``, the booster to
+``/opt/ml/model/xgboost-model`` in the format of the image's version, a failure message to
+``/opt/ml/output/failure``, and per-round metrics in the log lines CloudWatch shows
+(``[i]#011train-rmse:...``). Hyperparameters are checked as the image's version checks them
+(see ``xgboost_versions``).
 """
 
 from __future__ import annotations
@@ -12,34 +14,36 @@ import glob
 import json
 import os
 import pickle
-import re
 import sys
 
 import numpy as np
 import pandas as pd
 import xgboost
 
+from smlocal.containers.xgboost_versions import NEWEST, VERSIONS, ImageVersion, version_of
+
 INPUT = "/opt/ml/input"
 MODEL_FILE = "/opt/ml/model/xgboost-model"
 FAILURE_FILE = "/opt/ml/output/failure"
 # The job runner names the image here, as the image itself knows its own version.
 IMAGE_ENV = "SMLOCAL_TRAINING_IMAGE"
-# Images before 1.3-1 save the model by pickling the Booster (and evaluation scripts written
-# for them unpickle it); later ones use XGBoost's own format.
-_PICKLING_VERSIONS = re.compile(r":(0\.72|0\.90|1\.0|1\.2)-")
 
-OBJECTIVE_ALIASES = {"reg:linear": "reg:squarederror", "reg:logistic": "reg:logistic"}
-# Read by the container itself, or only meaningful to the service: not booster parameters.
+OBJECTIVE_ALIASES = {"reg:linear": "reg:squarederror"}  # xgboost 2 dropped the old name
+# Read by the container itself (not booster parameters).
 CONTAINER_ONLY = {
     "num_round",
     "early_stopping_rounds",
     "csv_weights",
     "silent",
     "save_model_on_termination",
-    "_kfold",
-    "_num_cv_round",
     "_tuning_objective_metric",
     "use_dask_gpu_training",
+}
+# Known to the container, not emulated: refused by name rather than ignored.
+NOT_EMULATED = {
+    "_kfold": "cross-validation training (_kfold)",
+    "_nfold": "cross-validation training (_nfold)",
+    "_num_cv_round": "cross-validation training (_num_cv_round)",
 }
 SUPPORTED_CONTENT_TYPES = ("text/csv", "csv", "text/csv; label_size=1")
 
@@ -57,25 +61,38 @@ def _number(value: str):
     return value
 
 
-def booster_params(hyperparameters: dict) -> tuple[dict, int, int | None]:
-    """(xgboost params, num_round, early_stopping_rounds) from the job's string hyperparameters."""
-    if "num_round" not in hyperparameters:
+def booster_params(
+    hyperparameters: dict, version: ImageVersion = VERSIONS[NEWEST]
+) -> tuple[dict, int, int | None]:
+    """(xgboost params, num_round, early_stopping_rounds) from the job's string hyperparameters.
+
+    As the image version validates them: aliases replaced, names it does not know refused.
+    """
+    given = {
+        version.canonical(key): value
+        for key, value in hyperparameters.items()
+        if not key.startswith("sagemaker_")  # the toolkit's own, not the algorithm's
+    }
+    for key in sorted(given):
+        if key not in version.hyperparameters:
+            raise AlgorithmError(f"Extraneous hyperparameter found: {key}")
+        if key in NOT_EMULATED:
+            raise AlgorithmError(f"{NOT_EMULATED[key]} is not supported locally")
+    if str(given.get("use_dask_gpu_training", "false")).lower() == "true":
+        raise AlgorithmError("use_dask_gpu_training is not supported locally (no GPUs)")
+    if "num_round" not in given:
         raise AlgorithmError("Missing required hyperparameter: num_round")
     try:
-        num_round = int(hyperparameters["num_round"])
+        num_round = int(given["num_round"])
     except ValueError:
-        raise AlgorithmError(
-            f"num_round must be an integer, got {hyperparameters['num_round']!r}"
-        ) from None
-    early = hyperparameters.get("early_stopping_rounds")
-    params = {
-        key: _number(str(value))
-        for key, value in hyperparameters.items()
-        if key not in CONTAINER_ONLY and not key.startswith("sagemaker_")
-    }
+        raise AlgorithmError(f"num_round must be an integer, got {given['num_round']!r}") from None
+    early = given.get("early_stopping_rounds")
+    params = {key: _number(str(value)) for key, value in given.items() if key not in CONTAINER_ONLY}
     if "objective" in params:
         params["objective"] = OBJECTIVE_ALIASES.get(params["objective"], params["objective"])
-    if str(hyperparameters.get("silent", "0")) == "1":
+    if "eval_metric" in params:  # a comma-separated list, as the container parses it
+        params["eval_metric"] = [m.strip() for m in str(params["eval_metric"]).split(",")]
+    if str(given.get("silent", "0")) == "1":
         params.setdefault("verbosity", 0)
     return params, num_round, int(early) if early else None
 
@@ -101,6 +118,31 @@ def read_channel(name: str, content_type: str, csv_weights: bool) -> xgboost.DMa
     return xgboost.DMatrix(data[:, 1:], label=label)
 
 
+def fit(
+    hyperparameters: dict,
+    train: xgboost.DMatrix,
+    validation: xgboost.DMatrix | None = None,
+    version: ImageVersion = VERSIONS[NEWEST],
+) -> tuple[xgboost.Booster, dict]:
+    """Train as the container does: (booster, per-round metrics of each data set)."""
+    params, num_round, early = booster_params(hyperparameters, version)
+    evals = [(train, "train")] + ([(validation, "validation")] if validation is not None else [])
+    history: dict = {}
+    try:
+        booster = xgboost.train(
+            params,
+            train,
+            num_boost_round=num_round,
+            evals=evals,
+            evals_result=history,
+            early_stopping_rounds=early if validation is not None else None,
+            verbose_eval=False,
+        )
+    except xgboost.core.XGBoostError as err:
+        raise AlgorithmError(str(err).splitlines()[0]) from None
+    return booster, history
+
+
 def train() -> None:
     with open(f"{INPUT}/config/hyperparameters.json") as f:
         hyperparameters = json.load(f)
@@ -108,26 +150,15 @@ def train() -> None:
         channels = json.load(f)
     if "train" not in channels:
         raise AlgorithmError("the built-in XGBoost algorithm needs a 'train' channel")
-    params, num_round, early = booster_params(hyperparameters)
+    version = version_of(os.environ.get(IMAGE_ENV, ""))
+    booster_params(hyperparameters, version)  # refuse before reading any data
     csv_weights = str(hyperparameters.get("csv_weights", "0")) == "1"
-    evals = []
+    data = {}
     for name in ("train", "validation"):
         if name in channels:
             content_type = channels[name].get("ContentType") or "text/csv"
-            evals.append((read_channel(name, content_type, csv_weights), name))
-    history: dict = {}
-    try:
-        booster = xgboost.train(
-            params,
-            evals[0][0],
-            num_boost_round=num_round,
-            evals=evals,
-            evals_result=history,
-            early_stopping_rounds=early if len(evals) > 1 else None,
-            verbose_eval=False,
-        )
-    except xgboost.core.XGBoostError as err:
-        raise AlgorithmError(str(err).splitlines()[0]) from None
+            data[name] = read_channel(name, content_type, csv_weights)
+    booster, history = fit(hyperparameters, data["train"], data.get("validation"), version)
     rounds = len(next(iter(next(iter(history.values())).values()))) if history else 0
     for i in range(rounds):
         fields = [
@@ -137,16 +168,21 @@ def train() -> None:
         ]
         print(f"[{i}]#011" + "#011".join(fields), flush=True)
     os.makedirs(os.path.dirname(MODEL_FILE), exist_ok=True)
-    # Written through Python (not booster.save_model) so the path goes through the remap.
+    # Written through Python (not booster.save_model) so that the path map sees it too.
     with open(MODEL_FILE, "wb") as f:
-        f.write(model_bytes(booster, os.environ.get(IMAGE_ENV, "")))
+        f.write(model_bytes(booster, version))
 
 
-def model_bytes(booster: xgboost.Booster, image_uri: str) -> bytes:
-    """The model file as the image writes it: a pickled Booster before 1.3-1, else UBJSON."""
-    if _PICKLING_VERSIONS.search(image_uri):
-        return pickle.dumps(booster)
-    return booster.save_raw(raw_format="ubj")
+def model_bytes(booster: xgboost.Booster, version: ImageVersion) -> bytes:
+    """The model file as the image writes it: a pickled Booster before 1.3-1, else its own format.
+
+    From 1.3-1 the container calls ``booster.save_model("xgboost-model")``: UBJSON with the
+    3.0 image's XGBoost, as here; the 1.x images' XGBoost wrote its legacy binary format, which
+    this XGBoost no longer writes (both load with ``Booster.load_model``).
+    """
+    if version.pickled_model:
+        return pickle.dumps(booster, protocol=version.pickle_protocol)
+    return bytes(booster.save_raw(raw_format="ubj"))
 
 
 def main() -> int:

@@ -1,8 +1,9 @@
-"""Jobs: processing, training and transform, as first-class records run by one runner.
+"""Jobs: processing, training, transform and tuning, as first-class records run by one runner.
 
 ``records`` keeps them (SQLite), ``runner`` checks, starts, stops and waits for them, one
 module per kind (``processing``, ``training``, ``transform``) runs its program as the
 container would (through ``process``), and ``logs`` ships their output as a log stream.
+``tuning`` searches hyperparameters (``search``) with training jobs as its trials (``trials``).
 The SageMaker service's Create*/Describe*/List*/Stop* and the pipeline steps all use it.
 """
 

@@ -1,9 +1,16 @@
-"""Runs a job's program as a child process, as a container would run it.
+"""Runs a job's program as a child process, as its container would run it.
 
-The child gets its own ``/opt/ml`` (see ``containers.remap``), its own logs, and its own
-session, so that stopping the job ends it and everything it started. Children come from
-the fork server (``containers.forkserver``, warm imports) where it is available, else from a
-fresh interpreter; both run the same ``launch.run_target``.
+``spec_for`` describes the container (``containers.launch.ContainerSpec``): its command, its
+folder, working directory and environment, the image's Python environment, and the mechanism
+that gives it ``/opt/ml`` (Linux namespaces, or the Python path map where they are not
+allowed). ``run_container`` starts it -- forked by the fork server (``containers.forkserver``,
+warm imports) where it is available, else as a fresh interpreter; both run the same
+``launch.run`` -- in a session of its own, so that stopping the job ends it and everything it
+started. ``logs/process.json`` records how it ran.
+
+A fork server that dies under a running job fails that job as the local target's own fault
+(``Step.SERVICE_FAULT``, which RetryPolicies may retry), after ending the job's processes; the
+next job starts a new server. A job is never run twice behind the caller's back.
 """
 
 from __future__ import annotations
@@ -16,15 +23,24 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from smlocal import config
+from smlocal.containers import environments, layout, runtime
+from smlocal.containers.launch import MAP, NAMESPACES, ContainerSpec
 from smlocal.errors import ExecutionStopped, StepFailed
-from smlocal.retries import JOB_INTERNAL_ERROR
+from smlocal.retries import JOB_INTERNAL_ERROR, SERVICE_FAULT
 
 POLL_SECONDS = 0.02
 STOP_GRACE_SECONDS = 5.0
 FORKSERVER_ENV = "PIPELINES_LOCAL_FORKSERVER"
+PRIVATE_TOPS = ("/tmp",)  # folders a container has its own of: host paths there are bound in
+MAP_HINT = (
+    "\n(This job ran with the Python path map, not Linux namespaces: only Python's own file "
+    "functions see /opt/ml; a C library or another program given an /opt/ml path does not.)"
+)
 
 
 def tail(path: Path, lines: int = 12, chars: int = 1500) -> str:
@@ -50,9 +66,17 @@ def failure(code: int, log_dir: Path, what: str) -> StepFailed:
             f"InternalServerError: the {what} process was killed by {name}:\n{tail(log_dir / 'stderr.log')}",
             kind=JOB_INTERNAL_ERROR,
         )
-    return StepFailed(
-        f"AlgorithmError: the {what} exited with code {code}:\n{tail(log_dir / 'stderr.log')}"
-    )
+    message = f"AlgorithmError: the {what} exited with code {code}:\n{tail(log_dir / 'stderr.log')}"
+    if _ran_with_map(log_dir) and "/opt/ml" in message:
+        message += MAP_HINT
+    return StepFailed(message)
+
+
+def _ran_with_map(log_dir: Path) -> bool:
+    try:
+        return json.loads((log_dir / "process.json").read_text()).get("container") == MAP
+    except (OSError, ValueError):
+        return False
 
 
 def child_environment(extra: Optional[dict] = None) -> dict:
@@ -60,6 +84,135 @@ def child_environment(extra: Optional[dict] = None) -> dict:
     env.update(extra or {})
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def spec_for(
+    work_dir: Path,
+    command: list[str],
+    env: dict,
+    image: str = "",
+    workdir: str = "/",
+) -> ContainerSpec:
+    """The container of a job whose folder is ``work_dir``: its command, its image's environment.
+
+    ``env`` holds the job's variables (the local target's among them); the image's Python
+    environment is made under the state folder on first use.
+    """
+    try:
+        mechanism = runtime.current()
+    except runtime.ContainerUnavailable as err:
+        raise StepFailed(f"ClientError: {err}") from None
+    why = runtime.unrunnable(command, mechanism)
+    if why:
+        raise StepFailed(f"ClientError: {why}")
+    home = Path(env.get(config.HOME_ENV) or config.home())
+    variables = child_environment(env)
+    environment = None
+    if image:
+        environment = environments.ensure(home, image)
+        variables.update(environment.variables(variables.get("PATH")))
+    return ContainerSpec(
+        command=[str(c) for c in command],
+        root=str(work_dir / "container"),
+        workdir=workdir,
+        env=variables,
+        environment=str(environment.path) if environment else None,
+        mechanism=mechanism.name,
+        user_namespace=mechanism.user_namespace,
+        keep=_keep([str(home), str(work_dir)]),
+        scratch=str(work_dir / "container-work"),
+    )
+
+
+def _keep(paths: list[str]) -> list[str]:
+    """Host folders the container must see as they are: the state, and what Python needs."""
+    wanted = [os.path.abspath(p) for p in paths]
+    for name in ("COVERAGE_PROCESS_START", "COV_CORE_DATAFILE"):  # measured test runs
+        if os.environ.get(name):
+            wanted.append(os.path.dirname(os.path.abspath(os.environ[name])))
+    python = [sys.prefix, sys.base_prefix, os.path.dirname(sys.executable), *sys.path]
+    python += os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    for path in python:
+        if path and os.path.isdir(path) and any(_inside(path, top) for top in PRIVATE_TOPS):
+            wanted.append(os.path.abspath(path))
+    kept: list[str] = []
+    for path in sorted(set(wanted), key=len):
+        if not any(_inside(path, k) for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def run_container(spec: ContainerSpec, log_dir: Path, stop: threading.Event) -> int:
+    """Run the container's command to its end; its exit code (a signal's as negative).
+
+    Raises ExecutionStopped when ``stop`` is set meanwhile, StepFailed (SERVICE_FAULT) when
+    the fork server dies under it.
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    Path(spec.ml).mkdir(parents=True, exist_ok=True)
+    report = log_dir / "layout.json"
+    report.unlink(missing_ok=True)
+    if spec.mechanism == NAMESPACES:
+        spec = replace(spec, report=str(report))
+    started = time.perf_counter()
+    launcher, outcome = None, None
+    try:
+        own = spec.environment and environments.Environment(Path(spec.environment)).own_packages()
+        if not own:  # the server's imports are the user's: an environment of its own needs its own
+            launcher, outcome = "fork server", _forked(spec, log_dir, stop)
+        if outcome is None:
+            environment = spec.environment and environments.Environment(Path(spec.environment))
+            python = str(environment.python) if environment else sys.executable
+            argv = [python, "-m", "smlocal.containers.launch", "--spec", spec.to_json()]
+            launcher = "spawn"
+            outcome = (_spawn(argv, log_dir, stop, spec.env, Path(spec.root)), None)
+    except StepFailed as fault:  # the fork server died under the job
+        _record(log_dir, started, None, launcher, None, spec, report, fault=str(fault))
+        raise
+    finally:
+        if spec.mechanism == NAMESPACES:
+            # the kernel takes the overlays down after the process has gone: tidy meanwhile
+            threading.Thread(
+                target=layout.tidy, args=(spec.root, spec.scratch), name="tidy"
+            ).start()
+    code, max_rss_kib = outcome
+    _record(log_dir, started, code, launcher, max_rss_kib, spec, report)
+    return code
+
+
+def _record(log_dir, started, code, launcher, max_rss_kib, spec, report: Path, fault="") -> None:
+    record = {
+        "seconds": round(time.perf_counter() - started, 4),
+        "exit_code": code,
+        "launcher": launcher,
+        "max_rss_mib": round(max_rss_kib / 1024, 1) if max_rss_kib else None,
+        "container": spec.mechanism,
+        "environment": Path(spec.environment).name if spec.environment else None,
+    }
+    if report.is_file():
+        made = json.loads(report.read_text())
+        record["writable_layer"] = made.get("problem") or "overlay"
+        record["layout_ms"] = made.get("setup_ms")
+    if fault:
+        record["fault"] = fault
+    (log_dir / "process.json").write_text(json.dumps(record))
+
+
+def _forked(spec: ContainerSpec, log_dir: Path, stop: threading.Event):
+    """(exit code, max RSS) from the fork server, or None where there is none to take the job."""
+    for _ in range(2):  # a server found dead before the request reached it is replaced once
+        server = fork_server()
+        if server is None:
+            return None
+        try:
+            return server.run({"spec": spec.__dict__}, log_dir, stop)
+        except ServerGone:
+            continue
+    return None
 
 
 def run_python(
@@ -72,24 +225,25 @@ def run_python(
 ) -> int:
     """Run ``target`` (a script path or ``-m module``, then its arguments) under ``mapping``.
 
-    Returns the exit code; raises ExecutionStopped when ``stop`` is set meanwhile.
+    A plain Python process with a path map (no image environment, no namespaces), for the
+    local target's own helpers (e.g. drawing an execution's picture).
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     cwd = Path(cwd or log_dir)
     started = time.perf_counter()
-    server = fork_server()
-    outcome = None
-    if server is not None:
-        outcome = server.run(mapping, target, log_dir, stop, child_environment(env), cwd)
-    launcher = "fork server"
+    request = {"target": target, "mapping": mapping, "env": child_environment(env), "cwd": str(cwd)}
+    outcome, launcher = None, "fork server"
+    for _ in range(2):
+        server = fork_server()
+        if server is None:
+            break
+        try:
+            outcome = server.run(request, log_dir, stop)
+            break
+        except ServerGone:
+            continue
     if outcome is None:
-        argv = [
-            sys.executable,
-            "-m",
-            "smlocal.containers.launch",
-            json.dumps(mapping),
-            *target,
-        ]
+        argv = [sys.executable, "-m", "smlocal.containers.launch", json.dumps(mapping), *target]
         outcome, launcher = (
             _spawn(argv, log_dir, stop, child_environment(env), cwd),
             None,
@@ -126,6 +280,16 @@ def _spawn(argv: list[str], log_dir: Path, stop: threading.Event, env: dict, cwd
                     raise ExecutionStopped("the job was stopped")
 
 
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _kill_group(pgid: int, ended) -> None:
     """SIGTERM the process group, then SIGKILL what is left after the grace period."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -138,6 +302,10 @@ def _kill_group(pgid: int, ended) -> None:
             if ended():
                 return
             time.sleep(POLL_SECONDS)
+
+
+class ServerGone(Exception):
+    """The fork server was dead before the request reached it: nothing ran."""
 
 
 class _Job:
@@ -185,48 +353,62 @@ class ForkServer:
                 job.exit = message["exit"]
                 job.max_rss_kib = message.get("max_rss_kib")
                 job.done.set()
-        self.dead.set()
-        for job in list(self.jobs.values()):
+        with self.lock:
+            self.dead.set()
+            jobs = list(self.jobs.values())
+        for job in jobs:
             job.started.set()
             job.done.set()
 
-    def run(self, mapping, target, log_dir: Path, stop: threading.Event, env: dict, cwd: Path):
-        """(exit code, max RSS in KiB), or None when the server cannot take the job (spawn instead)."""
-        if self.dead.is_set():
-            return None
+    def run(self, request: dict, log_dir: Path, stop: threading.Event):
+        """(exit code, max RSS in KiB) of the request's process.
+
+        Raises ServerGone when the server was dead before it took the request, StepFailed
+        (SERVICE_FAULT) when it died while the request's process ran -- after ending it.
+        """
         job = _Job()
         with self.lock:
+            if self.dead.is_set():
+                raise ServerGone()
             self.next_id += 1
             job_id = self.next_id
             self.jobs[job_id] = job
-            request = {
+            message = {
+                **request,
                 "id": job_id,
-                "target": target,
-                "mapping": mapping,
-                "env": env,
-                "cwd": str(cwd),
                 "stdout": str(log_dir / "stdout.log"),
                 "stderr": str(log_dir / "stderr.log"),
             }
             try:
-                self.proc.stdin.write((json.dumps(request) + "\n").encode())
+                self.proc.stdin.write((json.dumps(message) + "\n").encode())
                 self.proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 self.jobs.pop(job_id, None)
-                return None
+                raise ServerGone() from None
         try:
             job.started.wait()
-            if job.pid is None:
-                return None
             while not job.done.wait(POLL_SECONDS):
                 if stop.is_set():
                     _kill_group(job.pid, job.done.is_set)
                     job.done.wait(STOP_GRACE_SECONDS)
                     raise ExecutionStopped("the job was stopped")
-            return (job.exit, job.max_rss_kib) if job.exit is not None else None
+            if job.exit is None:
+                self._end_orphans(job)
+                raise StepFailed(
+                    "InternalError: the local target's fork server ended while the job's process "
+                    "ran; the job's processes were ended (the job did not complete)",
+                    kind=SERVICE_FAULT,
+                )
+            return job.exit, job.max_rss_kib
         finally:
             with self.lock:
                 self.jobs.pop(job_id, None)
+
+    @staticmethod
+    def _end_orphans(job: _Job) -> None:
+        """What the job's process started lives on without the server: end it."""
+        if job.pid is not None:
+            _kill_group(job.pid, lambda: _group_gone(job.pid))
 
     def close(self) -> None:
         """End the server (it exits when its input closes) and collect it."""
@@ -252,12 +434,14 @@ def fork_server_enabled() -> bool:
 
 
 def fork_server() -> Optional[ForkServer]:
-    """The process's fork server, started on first use (None where disabled or dead)."""
+    """The process's fork server, started on first use (a new one after a server died)."""
     global _server
     if not fork_server_enabled():
         return None
     with _server_lock:
         if _server is None or _server.dead.is_set():
+            if _server is not None:
+                _server.close()
             _server = ForkServer()
             atexit.register(_server.close)
         return _server

@@ -1,16 +1,18 @@
-"""Processing jobs: the job's script runs as its container would, with /opt/ml remapped.
+"""Processing jobs: the job's entry point runs as its container would run it.
 
-Inputs are copied in before the script starts; outputs are uploaded when it ends well
-(``S3UploadMode`` Continuous too: the objects are the same, only later).
+Inputs are copied in before the entry point starts; outputs are uploaded when it ends well
+(``S3UploadMode`` Continuous too: the objects are the same, only later). The entry point runs
+from the container's root (``/``), in the image's Python environment; any command runs where
+the container layout is made with namespaces (``FrameworkProcessor``'s ``runproc.sh``, shell
+scripts), Python ones only with the path map (see ``containers.runtime``).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
+from smlocal.containers import runtime
 from smlocal.jobs.base import (
-    CONTAINER_ROOT,
     JobContext,
     check_container_path,
     common_fields,
@@ -21,13 +23,6 @@ from smlocal.jobs.base import (
 from smlocal.jobs.records import JobRecord
 from smlocal.models import ModelStore
 from smlocal.jobs import process
-
-PYTHON_COMMANDS = ("python", "python3")
-
-
-def _is_python(command: str) -> bool:
-    name = os.path.basename(str(command))
-    return name in PYTHON_COMMANDS or (name.startswith("python3.") and name[8:].isdigit())
 
 
 class ProcessingJobKind:
@@ -48,11 +43,14 @@ class ProcessingJobKind:
                 "a processing job without ContainerEntrypoint runs the image's own program, "
                 f"which the local target cannot run (image {app.get('ImageUri')})"
             )
-        if isinstance(entry[0], str) and not _is_python(entry[0]):
-            refuse(
-                f"entry point {entry[0]!r} is not supported locally; "
-                "the local target runs Python scripts (python3 <script>)"
-            )
+        command = entry + list(app.get("ContainerArguments") or [])
+        if all(isinstance(part, str) for part in command[:2]):
+            try:
+                why = runtime.unrunnable(command)
+            except runtime.ContainerUnavailable as err:
+                why = str(err)
+            if why:
+                refuse(why)
         count = ((request.get("ProcessingResources") or {}).get("ClusterConfig") or {}).get(
             "InstanceCount"
         )
@@ -96,7 +94,6 @@ class ProcessingJobKind:
     def run(self, ctx: JobContext) -> None:
         request = ctx.request
         container = ctx.work_dir / "container"
-        mapping = {CONTAINER_ROOT: str(ctx.ml)}
 
         def local(path: str):
             return container / path.lstrip("/")
@@ -113,7 +110,8 @@ class ProcessingJobKind:
             str(a) for a in app.get("ContainerArguments") or []
         ]
         env = {**ctx.env, **(request.get("Environment") or {})}
-        code = process.run_python(mapping, command[1:], ctx.logs, ctx.stop, env=env, cwd=container)
+        spec = process.spec_for(ctx.work_dir, command, env, image=str(app.get("ImageUri") or ""))
+        code = process.run_container(spec, ctx.logs, ctx.stop)
         if code != 0:
             raise process.failure(code, ctx.logs, "processing script")
         for item in outputs:

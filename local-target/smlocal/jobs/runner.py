@@ -1,9 +1,10 @@
-"""The job runner: every processing, training and transform job, whoever started it.
+"""The job runner: every processing, training, transform and tuning job, whoever started it.
 
 ``start`` checks a Create* request, records the job and runs it on a thread of this process,
 so the caller returns at once as SageMaker's API does; each status change is written when it
 happens. A pipeline step and ``estimator.fit()`` take this same path; only the job's folder
-differs (the step's folder, or ``<home>/jobs/<job-name>``).
+differs (the step's folder, or ``<home>/jobs/<job-name>``). A tuning job's trials are this
+runner's training jobs (``kind`` binds the tuning kind to its runner).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from smlocal import config, retries
+from smlocal import config, lineage, retries
 from smlocal.errors import ExecutionStopped, LocalTargetError, StepFailed
 from smlocal.jobs.base import JobContext, JobKind, JobRequestError
 from smlocal.jobs.logs import LogAgent
@@ -24,13 +25,14 @@ from smlocal.jobs.processing import ProcessingJobKind
 from smlocal.jobs.records import FINAL, JobRecord, JobStore
 from smlocal.jobs.training import TrainingJobKind
 from smlocal.jobs.transform import TransformJobKind
+from smlocal.jobs.tuning import TuningJobKind
 from smlocal.models import ModelStore
 from smlocal.sources import DataSources
 from smlocal.store import ObjectStore
 
 log = logging.getLogger(__name__)
 KINDS: dict[str, JobKind] = {
-    k.kind: k for k in (ProcessingJobKind(), TrainingJobKind(), TransformJobKind())
+    k.kind: k for k in (ProcessingJobKind(), TrainingJobKind(), TransformJobKind(), TuningJobKind())
 }
 WATCH_SECONDS = 0.25  # how often a running job looks for a stop asked by another process
 WAIT_SECONDS = 0.05
@@ -65,6 +67,7 @@ class _Live:
     stop: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     timed_out: bool = False
+    env: dict = field(default_factory=dict)  # what its processes get beyond the runner's
 
 
 class JobRunner:
@@ -86,9 +89,24 @@ class JobRunner:
         self._live: dict[tuple[str, str], _Live] = {}
 
     # the API
-    def start(self, kind: str, request: dict, work_dir: Optional[Path] = None) -> JobRecord:
-        """Check and record a job, start it, return its record (InProgress)."""
+    def kind(self, kind: str) -> JobKind:
+        """The job kind as this runner runs it (a tuning job's trials are this runner's jobs)."""
         job_kind = KINDS[kind]
+        bind = getattr(job_kind, "bind", None)
+        return bind(self) if bind else job_kind
+
+    def start(
+        self,
+        kind: str,
+        request: dict,
+        work_dir: Optional[Path] = None,
+        env: Optional[dict] = None,
+    ) -> JobRecord:
+        """Check and record a job, start it, return its record (InProgress).
+
+        ``env`` is added to its processes' environment (a tuning trial's share of the cores).
+        """
+        job_kind = self.kind(kind)
         request = job_kind.normalise(dict(request))
         job_kind.validate(request, self.models)
         name = request[f"{kind}JobName"]
@@ -103,7 +121,7 @@ class JobRunner:
             work_dir=Path(work_dir) if work_dir else self.home / "jobs" / name,
             tags=tags,
         )
-        live = _Live()
+        live = _Live(env=dict(env or {}))
         self._live[(kind, name.lower())] = live
         if not self.records.create(record):
             del self._live[(kind, name.lower())]
@@ -125,7 +143,7 @@ class JobRunner:
         return record
 
     def describe(self, kind: str, name: str) -> dict:
-        return KINDS[kind].describe(self.get(kind, name))
+        return self.kind(kind).describe(self.get(kind, name))
 
     def stop(self, kind: str, name: str) -> None:
         """Ask a running job to stop: Stopping now, Stopped once its process has ended."""
@@ -172,7 +190,7 @@ class JobRunner:
             sources=self.sources,
             models=self.models,
             stop=live.stop,
-            env=self._environment(),
+            env={**self._environment(), **live.env},
             progress=lambda status, message: self.records.advance(kind, name, status, message),
         )
         ctx.logs.mkdir(parents=True, exist_ok=True)
@@ -205,6 +223,8 @@ class JobRunner:
         if kind == "Training":
             secondary = "MaxRuntimeExceeded" if live.timed_out else status
             self.records.advance(kind, name, secondary, MESSAGES[secondary])
+        if getattr(job_kind, "lineage", True):
+            lineage.record_job(self.home, self.records.get(kind, name), status, ctx.result, reason)
         self.records.finish(
             kind,
             name,

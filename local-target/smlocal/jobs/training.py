@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from smlocal.artifacts import pack_model, unpack
+from smlocal.containers import runtime
 from smlocal.errors import ExecutionStopped, StepFailed
 from smlocal.jobs import process
 from smlocal.jobs.base import JobContext, common_fields, refuse, refuse_present, shaped, strings
@@ -25,6 +26,8 @@ from smlocal.models import ModelStore
 
 XGBOOST_IMAGE = re.compile(r"(^|/)sagemaker-xgboost[:@]")
 ALGORITHM_MODULE = "smlocal.containers.xgboost_algorithm"
+TOOLKIT_MODULE = "smlocal.containers.toolkit"  # requirements.txt, then the entry point
+CODE_DIR = "/opt/ml/code"
 IMAGE_ENV = "SMLOCAL_TRAINING_IMAGE"  # read by containers.xgboost_algorithm
 HOST = "algo-1"
 CHECKPOINTS = "/opt/ml/checkpoints"
@@ -124,6 +127,14 @@ class TrainingJobKind:
         if is_script_mode(request):
             if "sagemaker_submit_directory" not in request["HyperParameters"]:
                 refuse("script mode needs sagemaker_submit_directory")
+            program = decode_hyperparameters(request["HyperParameters"])["sagemaker_program"]
+            if isinstance(program, str) and not program.endswith(".py"):
+                try:
+                    why = runtime.unrunnable(["/bin/sh", "-c", f"./{program}"])
+                except runtime.ContainerUnavailable as err:
+                    why = str(err)
+                if why:
+                    refuse(why)
         elif not isinstance(image, str) or not XGBOOST_IMAGE.search(image):
             refuse(
                 f"training image {image!r} is not supported locally (the local target "
@@ -194,19 +205,21 @@ class TrainingJobKind:
         for folder in ("model", "output/data"):
             (ml / folder).mkdir(parents=True, exist_ok=True)
         spec = request.get("AlgorithmSpecification") or {}
+        image = str(spec.get("TrainingImage") or "")
         if is_script_mode(request):
-            target, env = self._script(ctx, raw_hps, channels)
+            command, env = self._script(ctx, raw_hps, channels)
             definitions = spec.get("MetricDefinitions") or []
+            workdir = CODE_DIR
         else:
             # the algorithm writes its model as the image's version does
-            target, env = ["-m", ALGORITHM_MODULE], {IMAGE_ENV: spec.get("TrainingImage", "")}
+            command, env = ["python3", "-m", ALGORITHM_MODULE], {IMAGE_ENV: image}
             definitions = spec.get("MetricDefinitions") or BUILTIN_METRIC_DEFINITIONS
+            workdir = "/"
         env = {**ctx.env, **env, **(request.get("Environment") or {})}
         ctx.progress("Training", "Training image download completed. Training in progress.")
+        container = process.spec_for(ctx.work_dir, command, env, image=image, workdir=workdir)
         try:
-            code = process.run_python(
-                {"/opt/ml": str(ml)}, target, ctx.logs, ctx.stop, env=env, cwd=ctx.work_dir
-            )
+            code = process.run_container(container, ctx.logs, ctx.stop)
         except (
             ExecutionStopped
         ):  # what the job saved before it was stopped is kept, as on SageMaker
@@ -332,7 +345,7 @@ class TrainingJobKind:
             env[f"SM_HP_{key.upper()}"] = (
                 json.dumps(value) if isinstance(value, (dict, list)) else str(value)
             )
-        return [f"/opt/ml/code/{program}", *command_line(user)], env
+        return ["python3", "-m", TOOLKIT_MODULE, program, *command_line(user)], env
 
     def describe(self, record: JobRecord) -> dict:
         request = record.request

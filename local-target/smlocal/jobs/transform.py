@@ -143,14 +143,9 @@ class TransformJobKind:
         (ml / "input" / "config" / "transform.json").write_text(json.dumps(job))
         (ml / "transform" / "output").mkdir(parents=True, exist_ok=True)
         env = {**ctx.env, **env, **(request.get("Environment") or {})}
-        code = process.run_python(
-            {"/opt/ml": str(ml)},
-            ["-m", CONTAINER_MODULE],
-            ctx.logs,
-            ctx.stop,
-            env=env,
-            cwd=ctx.work_dir,
-        )
+        command = ["python3", "-m", CONTAINER_MODULE]
+        spec = process.spec_for(ctx.work_dir, command, env, image=str(container.get("Image") or ""))
+        code = process.run_container(spec, ctx.logs, ctx.stop)
         if code != 0:
             failure = ml / "output" / "failure"
             if code > 0 and failure.is_file():

@@ -21,6 +21,9 @@ _SERVICES = {
     "sts": ("smlocal.services.identity", "STSService", False),
     "iam": ("smlocal.services.identity", "IAMService", False),
     "logs": ("smlocal.services.logs", "LogsService", True),
+    "sagemaker-runtime": ("smlocal.services.runtime", "RuntimeService", True),
+    "lambda": ("smlocal.services.lambda_", "LambdaService", True),
+    "sqs": ("smlocal.services.sqs", "SQSService", True),
 }
 _instances: dict[tuple, Service] = {}
 _lock = threading.Lock()

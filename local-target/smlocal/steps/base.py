@@ -37,6 +37,7 @@ class StepContext:
     store: ObjectStore
     services: Any  # registry, data sources and the job runner, see engine.Services
     stop: threading.Event = field(default_factory=threading.Event)
+    fields: dict = field(default_factory=dict)  # the step's own fields, resolved: FunctionArn...
 
     def job_name(self) -> str:
         """Name the job as SageMaker names a pipeline's jobs: pipelines-<exec>-<step>-<suffix>."""

@@ -8,6 +8,8 @@ from smlocal.jobs.process import (  # noqa: F401 - this module's public names, k
     fork_server,
     fork_server_enabled,
     prestart,
+    run_container,
     run_python,
+    spec_for,
     tail,
 )

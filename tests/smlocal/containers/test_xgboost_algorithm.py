@@ -10,6 +10,7 @@ import xgboost
 
 from smlocal.artifacts import pack_model
 from smlocal.containers.xgboost_algorithm import AlgorithmError, booster_params
+from smlocal.containers.xgboost_versions import VERSIONS
 from tests.helpers import run_in_container
 
 
@@ -19,11 +20,13 @@ def test_hyperparameters_are_typed_and_aliased():
             "objective": "reg:linear",
             "num_round": "50",
             "max_depth": "5",
-            "eta": "0.2",
+            "learning_rate": "0.2",
             "silent": "1",
             "tree_method": "hist",
             "early_stopping_rounds": "3",
-        }
+            "eval_metric": "rmse,mae",
+        },
+        VERSIONS["1.0-1"],
     )
     assert params == {
         "objective": "reg:squarederror",
@@ -31,6 +34,7 @@ def test_hyperparameters_are_typed_and_aliased():
         "eta": 0.2,
         "tree_method": "hist",
         "verbosity": 0,
+        "eval_metric": ["rmse", "mae"],
     }
     assert (rounds, early) == (50, 3)
 

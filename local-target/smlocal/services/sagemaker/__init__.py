@@ -12,14 +12,19 @@ from pathlib import Path
 from smlocal import config
 from smlocal.backend import get_backend
 from smlocal.services.base import Service
+from smlocal.services.sagemaker.endpoints import EndpointsAPI
 from smlocal.services.sagemaker.jobs import JobsAPI
+from smlocal.services.sagemaker.lineage import LineageAPI
 from smlocal.services.sagemaker.models import ModelsAPI
 from smlocal.services.sagemaker.pipelines import PipelinesAPI
 from smlocal.services.sagemaker.registry import RegistryAPI
+from smlocal.services.sagemaker.tuning import TuningAPI
 
 
-class SageMakerService(PipelinesAPI, JobsAPI, ModelsAPI, RegistryAPI, Service):
-    """The SageMaker API subset that pipelines, jobs and the model registry use."""
+class SageMakerService(
+    PipelinesAPI, JobsAPI, TuningAPI, ModelsAPI, RegistryAPI, EndpointsAPI, LineageAPI, Service
+):
+    """The SageMaker API subset that pipelines, jobs, the model registry, endpoints and lineage use."""
 
     name = "sagemaker"
 

@@ -6,8 +6,11 @@ import json
 from typing import Any
 
 from smlocal.backend import NotFound
+from smlocal.callbacks import FAILED, SUCCEEDED, WAITING, CallbackDone, CallbackNotFound
 from smlocal.errors import LocalTargetError
-from smlocal.executions import StepRecord
+from smlocal.executions import ACTIVE, StepRecord
+from smlocal.jobs import KINDS
+from smlocal.services.base import ServiceError
 from smlocal.services.sagemaker.base import _dt, _operation
 
 
@@ -104,7 +107,13 @@ class PipelinesAPI:
 
     @_operation("ListTags")
     def list_tags(self, **kwargs) -> dict:
-        return {"Tags": json.loads(self.backend.pipeline(kwargs["ResourceArn"])["tags"])}
+        """A pipeline's tags, or a job's (the SDK's ``attach`` lists a training job's)."""
+        arn = kwargs["ResourceArn"]
+        resource, _, name = arn.rpartition(":")[2].partition("/")
+        kind = next((k for k, v in KINDS.items() if v.resource == resource), None)
+        if kind is not None:
+            return {"Tags": list(self.backend.jobs.get(kind, name).tags)}
+        return {"Tags": json.loads(self.backend.pipeline(arn)["tags"])}
 
     @_operation("DescribeProject")
     def describe_project(self, **kwargs) -> dict:
@@ -125,6 +134,7 @@ class PipelinesAPI:
             kwargs.get("PipelineExecutionDisplayName"),
             kwargs.get("PipelineExecutionDescription"),
             max_parallel=parallelism,
+            selective=kwargs.get("SelectiveExecutionConfig"),
         )
         return {"PipelineExecutionArn": arn}
 
@@ -137,13 +147,13 @@ class PipelinesAPI:
             "PipelineExecutionDisplayName": e["display_name"],
             "PipelineExecutionStatus": e["status"],
             "PipelineExecutionDescription": e["description"] or "",
-            "PipelineExperimentConfig": {
-                "ExperimentName": e["pipeline_name"].lower(),
-                "TrialName": e["id"],
-            },
             "CreationTime": _dt(e["created"]),
             "LastModifiedTime": _dt(e["modified"]),
         }
+        if e.get("experiment"):  # the definition's PipelineExperimentConfig, resolved at start
+            response["PipelineExperimentConfig"] = json.loads(e["experiment"])
+        if e.get("selective"):
+            response["SelectiveExecutionConfig"] = json.loads(e["selective"])
         if e["failure_reason"]:
             response["FailureReason"] = e["failure_reason"]
         return response
@@ -183,6 +193,44 @@ class PipelinesAPI:
         e = self.backend.execution(kwargs["PipelineExecutionArn"])
         return {"PipelineParameters": json.loads(e["parameters"])}
 
+    # callback steps
+    def _complete_callback(self, token: str, status: str, **outcome) -> dict:
+        callbacks = self.backend.services.callbacks
+        try:
+            waiting = callbacks.get(token)
+            execution = self.backend.execution(waiting.execution_arn)
+            if waiting.status == WAITING and execution["status"] not in ACTIVE:  # its process ended
+                raise CallbackDone(
+                    f"Pipeline execution {execution['arn']} is {execution['status']}; "
+                    f"step {waiting.step_name} can no longer be completed"
+                )
+            callback = callbacks.complete(token, status, **outcome)
+        except CallbackNotFound as err:
+            raise ServiceError("ResourceNotFound", str(err)) from None
+        except CallbackDone as err:
+            raise ServiceError("ConflictException", str(err)) from None
+        return {"PipelineExecutionArn": callback.execution_arn}
+
+    @_operation("SendPipelineExecutionStepSuccess")
+    def send_pipeline_execution_step_success(self, **kwargs) -> dict:
+        """Complete a waiting CallbackStep with its output parameters (any process may)."""
+        return self._complete_callback(
+            kwargs["CallbackToken"],
+            SUCCEEDED,
+            outputs=kwargs.get("OutputParameters") or [],
+            request_token=kwargs.get("ClientRequestToken"),
+        )
+
+    @_operation("SendPipelineExecutionStepFailure")
+    def send_pipeline_execution_step_failure(self, **kwargs) -> dict:
+        """Fail a waiting CallbackStep with the reason given."""
+        return self._complete_callback(
+            kwargs["CallbackToken"],
+            FAILED,
+            failure_reason=kwargs.get("FailureReason") or "The callback reported a failure",
+            request_token=kwargs.get("ClientRequestToken"),
+        )
+
     @_operation("StopPipelineExecution")
     def stop_pipeline_execution(self, **kwargs) -> dict:
         self.backend.stop_execution(kwargs["PipelineExecutionArn"])
@@ -206,4 +254,6 @@ def _step_summary(step: StepRecord) -> dict[str, Any]:
     summary["Metadata"] = step.metadata or {}
     if step.cache_source:
         summary["CacheHitResult"] = {"SourcePipelineExecutionArn": step.cache_source}
+    if step.selective_source:
+        summary["SelectiveExecutionResult"] = {"SourcePipelineExecutionArn": step.selective_source}
     return summary
