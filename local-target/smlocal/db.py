@@ -7,9 +7,38 @@ writers take the write lock up front (``BEGIN IMMEDIATE``) so read-modify-write 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Optional
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_json(value: Any) -> str:
+    """JSON for a record's column; datetimes as ISO text."""
+    return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+
+
+def parse_time(text: Optional[str]) -> Optional[datetime]:
+    return datetime.fromisoformat(text) if text else None
+
+
+def pid_alive(pid: Optional[int]) -> bool:
+    """Whether a recorded process still runs (a record outliving its process is marked lost)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Database:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-from smlocal.db import Database
+from smlocal.db import Database, now, parse_time, pid_alive, to_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pipelines (
@@ -74,18 +74,6 @@ ADDED_COLUMNS = {
 }
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
-
-
-def _time(text: Optional[str]) -> Optional[datetime]:
-    return datetime.fromisoformat(text) if text else None
-
-
 @dataclass
 class StepRecord:
     name: str
@@ -101,18 +89,6 @@ class StepRecord:
     log_dir: Optional[str]
     display_name: Optional[str] = None
     selective_source: Optional[str] = None  # the execution whose results this step reused
-
-
-def _pid_alive(pid: Optional[int]) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ExecutionStore:
@@ -275,7 +251,7 @@ class ExecutionStore:
         if row is None:
             return None
         record = dict(row)
-        if record["status"] in ACTIVE and not _pid_alive(record["pid"]):
+        if record["status"] in ACTIVE and not pid_alive(record["pid"]):
             reason = "the process running this execution ended before it finished"
             self.finish_execution(arn, "Failed", reason)
             record.update(status="Failed", failure_reason=reason)
@@ -384,8 +360,8 @@ class ExecutionStore:
                 name=r["name"],
                 type=r["type"],
                 status=r["status"],
-                started=_time(r["started"]),
-                ended=_time(r["ended"]),
+                started=parse_time(r["started"]),
+                ended=parse_time(r["ended"]),
                 failure_reason=r["failure_reason"],
                 metadata=json.loads(r["metadata"]),
                 properties=json.loads(r["properties"]) if r["properties"] else None,
@@ -410,7 +386,7 @@ class ExecutionStore:
                 (pipeline_name, step_name, cache_key),
             ).fetchall()
         for row in rows:
-            if not_before is None or _time(row["ended"]) >= not_before:
+            if not_before is None or parse_time(row["ended"]) >= not_before:
                 return (
                     row["execution_arn"],
                     json.loads(row["properties"]),

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-from smlocal.db import Database
+from smlocal.db import Database, now, parse_time, pid_alive, to_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -45,18 +45,6 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs (kind, created);
 ACTIVE = ("InProgress", "Stopping")
 FINAL = ("Completed", "Failed", "Stopped")
 LOST = "the process running this job ended before the job finished"
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
-
-
-def _time(text: Optional[str]) -> Optional[datetime]:
-    return datetime.fromisoformat(text) if text else None
 
 
 @dataclass
@@ -97,7 +85,7 @@ def _record(row) -> JobRecord:
     for transition in transitions:
         for key in ("StartTime", "EndTime"):
             if key in transition:
-                transition[key] = _time(transition[key])
+                transition[key] = parse_time(transition[key])
     return JobRecord(
         kind=row["kind"],
         name=row["name"],
@@ -114,23 +102,11 @@ def _record(row) -> JobRecord:
         failure_kind=row["failure_kind"],
         stop_requested=bool(row["stop_requested"]),
         pid=row["pid"],
-        created=_time(row["created"]),
-        started=_time(row["started"]),
-        ended=_time(row["ended"]),
-        modified=_time(row["modified"]),
+        created=parse_time(row["created"]),
+        started=parse_time(row["started"]),
+        ended=parse_time(row["ended"]),
+        modified=parse_time(row["modified"]),
     )
-
-
-def _pid_alive(pid: Optional[int]) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class JobStore:
@@ -158,9 +134,9 @@ class JobStore:
                     record.region,
                     record.status,
                     record.secondary_status,
-                    _json(record.transitions),
-                    _json(record.request),
-                    _json(record.tags),
+                    to_json(record.transitions),
+                    to_json(record.request),
+                    to_json(record.tags),
                     str(record.work_dir),
                     os.getpid(),
                     record.created.isoformat(),
@@ -178,7 +154,7 @@ class JobStore:
         if row is None:
             return None
         record = _record(row)
-        if record.active and not _pid_alive(record.pid):
+        if record.active and not pid_alive(record.pid):
             self.finish(kind, name, "Failed", failure_reason=f"InternalServerError: {LOST}")
             return self.get(kind, name)
         return record
@@ -211,7 +187,7 @@ class JobStore:
             )
             conn.execute(
                 "UPDATE jobs SET secondary_status=?, transitions=?, modified=? WHERE kind=? AND key=?",
-                (secondary, _json(transitions), stamp.isoformat(), kind, name.lower()),
+                (secondary, to_json(transitions), stamp.isoformat(), kind, name.lower()),
             )
 
     def request_stop(self, kind: str, name: str) -> bool:
@@ -248,7 +224,7 @@ class JobStore:
             kind,
             name,
             "status=?, result=?, failure_reason=?, failure_kind=?, ended=?, started=COALESCE(started, ?)",
-            (status, _json(result or {}), failure_reason, failure_kind, stamp, stamp),
+            (status, to_json(result or {}), failure_reason, failure_kind, stamp, stamp),
         )
 
     def _update(self, kind: str, name: str, assignments: str, values: tuple) -> None:
