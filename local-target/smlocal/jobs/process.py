@@ -119,17 +119,30 @@ def spec_for(
         environment=str(environment.path) if environment else None,
         mechanism=mechanism.name,
         user_namespace=mechanism.user_namespace,
-        keep=_keep([str(home), str(work_dir)]),
+        keep=kept_folders([str(home), str(work_dir)]),
         scratch=str(work_dir / "container-work"),
     )
 
 
-def _keep(paths: list[str]) -> list[str]:
-    """Host folders the container must see as they are: the state, and what Python needs."""
+def kept_folders(paths: list[str]) -> list[str]:
+    """Host folders the container must see as they are: ``paths``, and what Python needs.
+
+    Besides the interpreter's own folders where they are private to a container (``/tmp``),
+    the host's tooling folders the environment points Python at: coverage's data and
+    configuration (measured test runs) and ``PYTHONPYCACHEPREFIX`` -- what a step writes
+    there is the host's tool's, not the step's layer.
+    """
     wanted = [os.path.abspath(p) for p in paths]
-    for name in ("COVERAGE_PROCESS_START", "COV_CORE_DATAFILE"):  # measured test runs
+    for name in ("COVERAGE_PROCESS_START", "COV_CORE_DATAFILE", "COVERAGE_FILE"):
         if os.environ.get(name):
             wanted.append(os.path.dirname(os.path.abspath(os.environ[name])))
+    if os.environ.get("PYTHONPYCACHEPREFIX"):
+        prefix = os.path.abspath(os.environ["PYTHONPYCACHEPREFIX"])
+        try:
+            os.makedirs(prefix, exist_ok=True)
+            wanted.append(prefix)
+        except OSError:
+            pass  # then Python writes no bytecode there, in the container or not
     python = [sys.prefix, sys.base_prefix, os.path.dirname(sys.executable), *sys.path]
     python += os.environ.get("PYTHONPATH", "").split(os.pathsep)
     for path in python:

@@ -48,7 +48,7 @@ def test_a_step_sees_its_container_and_writes_to_its_own_layer(tmp_path, launche
         env=process.child_environment(),
         mechanism=NAMESPACES,
         user_namespace=user_namespace,
-        keep=[str(tmp_path)],
+        keep=process.kept_folders([str(tmp_path)]),
         scratch=str(job / "container-work"),
     )
     code = process.run_container(spec, job / "logs", threading.Event())
@@ -113,7 +113,7 @@ def test_without_a_writable_layer_opt_ml_is_still_the_jobs(tmp_path):
         env=process.child_environment(),
         mechanism=NAMESPACES,
         user_namespace=True,
-        keep=[str(tmp_path)],
+        keep=process.kept_folders([str(tmp_path)]),
         scratch=str(tmp_path / "job" / "container-work"),
         layer=False,
     )
@@ -123,3 +123,37 @@ def test_without_a_writable_layer_opt_ml_is_still_the_jobs(tmp_path):
     assert set(report["opt"]) == set(os.listdir("/opt")) | {"ml"} and report["cat"] == 0
     record = json.loads((tmp_path / "job" / "logs" / "process.json").read_text())
     assert record["writable_layer"].startswith("no writable layer")
+
+
+TOOLING_PROBE = """
+import sys
+sys.path.insert(0, "/opt/ml/code/lib")
+import helper  # compiled on import: the bytecode goes where PYTHONPYCACHEPREFIX says
+"""
+
+
+def test_the_hosts_tooling_folders_stay_the_hosts(tmp_path, monkeypatch):
+    # a test run measures step processes and keeps bytecode outside the checkout: what a step
+    # writes there is the host tool's, not the step's layer (else it is lost, and left behind)
+    prefix = tmp_path / "tooling" / "pycache"
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(prefix))
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    root = tmp_path / "job" / "container"
+    (root / "opt" / "ml" / "code" / "lib").mkdir(parents=True)
+    (root / "opt" / "ml" / "code" / "lib" / "helper.py").write_text("VALUE = 1\n")
+    (root / "opt" / "ml" / "code" / "probe.py").write_text(textwrap.dedent(TOOLING_PROBE))
+    keep = process.kept_folders([str(tmp_path / "job")])
+    assert str(prefix) in keep
+    spec = ContainerSpec(
+        command=["python3", "/opt/ml/code/probe.py"],
+        root=str(root),
+        env=process.child_environment(),
+        mechanism=NAMESPACES,
+        user_namespace=os.getuid() != 0,
+        keep=keep,
+        scratch=str(tmp_path / "job" / "container-work"),
+    )
+    code = process.run_container(spec, tmp_path / "job" / "logs", threading.Event())
+    assert code == 0, (tmp_path / "job" / "logs" / "stderr.log").read_text()
+    assert list(prefix.rglob("helper*.pyc"))  # on the host, where the tool looks
+    assert not list(root.rglob("helper*.pyc"))  # not in the step's layer
