@@ -41,19 +41,6 @@ def pytest_sessionstart(session):
         pytest.exit(missing_data_message(), returncode=4)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Tests sharing a module-scoped fixture (an expensive run) go to one xdist worker.
-
-    With ``--dist loadgroup`` the fixture then runs once; all other tests spread freely.
-    """
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        definitions = info.name2fixturedefs.values() if info else ()
-        if any(d[-1].scope in ("module", "class", "package") for d in definitions if d):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 def _telemetry_opt_out_config(folder: Path) -> Path:
     path = folder / "sagemaker-config.yaml"
     path.write_text(
