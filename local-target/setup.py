@@ -66,8 +66,6 @@ setuptools.setup(
         # model server uses (so already installed beside it), well kept, pure-Python installs
         "uvicorn",
         "starlette",
-        # tuning jobs' Bayesian strategy (the SDK's default): Optuna's seeded TPE sampler
-        "optuna",
     ],
     # pictures of pipelines and executions: optional, ~90 MB of matplotlib and its fonts
     extras_require={"pictures": ["matplotlib"]},

@@ -2,11 +2,9 @@
 
 ``parse_ranges`` reads ``ParameterRanges`` (Integer, Continuous, Categorical, every
 ``ScalingType``); a strategy proposes hyperparameters (``ask``) and learns each trial's
-objective (``tell``). Random and Grid need nothing but the standard library; Bayesian is
-Optuna's TPE sampler (sequential model-based optimisation, seeded by ``RandomSeed``), chosen
-because Optuna is actively maintained, asks and tells one trial at a time (as the tuning job
-launches them), searches integer, log-scaled and categorical spaces natively, and takes earlier
-trials as prior observations (warm start).
+objective (``tell``). Random and Grid need nothing but the standard library; Bayesian is a
+Gaussian process with expected improvement, as SageMaker's, on scikit-learn's (a dependency
+the images have anyway): no optimisation library to install for it.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ import itertools
 import math
 import random
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol
 
@@ -188,7 +185,18 @@ class GridSearch:
 
 
 class BayesianSearch:
-    """Optuna's TPE sampler over the ranges; parallel asks are spread by its constant liar."""
+    """A Gaussian process over the ranges, trials chosen by expected improvement.
+
+    SageMaker's Bayesian strategy is a Gaussian-process model of the objective; here it is
+    scikit-learn's (already needed by the images), on the ranges' own scales mapped to
+    [0, 1] (categoricals one-hot). The first trials are random (as SageMaker starts), then
+    each ask fits the model to every finished trial -- a warm start's parents' included --
+    and proposes the best of many candidates by expected improvement. Trials still running
+    count as poor results ("constant liar"), so parallel asks spread out. Seeded by
+    ``RandomSeed``: the same trials tell the same proposals.
+    """
+
+    CANDIDATES = 2000
 
     def __init__(
         self,
@@ -198,72 +206,138 @@ class BayesianSearch:
         max_jobs: int = 10,
         prior: tuple[Observation, ...] = (),
     ):
-        import optuna
+        import numpy
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per trial told
-        self._optuna = optuna
+        self._np = numpy
         self.ranges = ranges
-        self.distributions = {r.name: self._distribution(r) for r in ranges}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(
-                seed=seed,
-                n_startup_trials=max(2, min(10, max_jobs // 3)),
-                constant_liar=True,
-            )
-        self.study = optuna.create_study(
-            direction="maximize" if maximize else "minimize", sampler=sampler
-        )
-        self._trials: dict[tuple, list] = {}
+        self.maximize = maximize
+        self.rng = numpy.random.default_rng(seed)
+        self.startup = max(2, min(10, max_jobs // 3))
+        self.observations: list[tuple[list[float], float]] = []  # (point, objective)
+        self.failed = 0
+        self._pending: dict[tuple, list[list[float]]] = {}
         self._lock = threading.Lock()
         for observation in prior:
-            self._add_prior(observation)
+            point = self._encode(observation.params)
+            if point is not None and observation.value is not None:
+                if math.isfinite(observation.value):
+                    self.observations.append((point, float(observation.value)))
 
-    def _distribution(self, r: Range):
-        dist = self._optuna.distributions
-        if r.kind == "Categorical":
-            return dist.CategoricalDistribution(list(r.values))
-        if r.kind == "Integer":
-            return dist.IntDistribution(int(r.low), int(r.high), log=r.scaling == "Logarithmic")
-        if r.scaling == "ReverseLogarithmic":  # searched as 1 - x on a log scale
-            return dist.FloatDistribution(1 - r.high, 1 - r.low, log=True)
-        return dist.FloatDistribution(r.low, r.high, log=r.scaling == "Logarithmic")
-
-    def _to_search(self, r: Range, value: Any) -> Any:
-        return 1 - value if r.scaling == "ReverseLogarithmic" else value
-
-    def _add_prior(self, observation: Observation) -> None:
-        """An earlier trial (a warm start parent's) the sampler learns from, if it fits."""
-        params = {}
+    # the ranges' values <-> points of the unit cube, on each range's scale
+    def _encode(self, params: dict) -> Optional[list[float]]:
+        point: list[float] = []
         for r in self.ranges:
-            value = r.parse(observation.params.get(r.name))
-            if value is None or observation.value is None:
-                return
-            params[r.name] = self._to_search(r, value)
-        trial = self._optuna.trial.create_trial(
-            params=params, distributions=self.distributions, value=observation.value
-        )
-        self.study.add_trial(trial)
+            value = r.parse(params.get(r.name))
+            if value is None:
+                return None
+            if r.kind == "Categorical":
+                point += [1.0 if v == value else 0.0 for v in r.values]
+            else:
+                low, high, x = _scaled(r, r.low), _scaled(r, r.high), _scaled(r, value)
+                point.append(0.0 if high == low else (x - low) / (high - low))
+        return point
+
+    def _decode(self, point) -> dict[str, str]:
+        proposed, i = {}, 0
+        for r in self.ranges:
+            if r.kind == "Categorical":
+                block = point[i : i + len(r.values)]
+                proposed[r.name] = r.values[int(self._np.argmax(block))]
+                i += len(r.values)
+                continue
+            low, high = _scaled(r, r.low), _scaled(r, r.high)
+            value = _unscaled(r, low + float(point[i]) * (high - low))
+            if r.kind == "Integer":
+                value = min(int(r.high), max(int(r.low), round(value)))
+            proposed[r.name] = r.format(min(r.high, max(r.low, value)))
+            i += 1
+        return proposed
+
+    def _random_points(self, count: int):
+        np = self._np
+        columns = []
+        for r in self.ranges:
+            if r.kind == "Categorical":
+                chosen = self.rng.integers(len(r.values), size=count)
+                columns.append(np.eye(len(r.values))[chosen])
+            else:
+                columns.append(self.rng.random((count, 1)))
+        return np.hstack(columns)
 
     def ask(self) -> Optional[dict[str, str]]:
         with self._lock:
-            trial = self.study.ask(self.distributions)
-            proposed = {
-                r.name: r.format(self._to_search(r, trial.params[r.name])) for r in self.ranges
-            }
-            self._trials.setdefault(tuple(sorted(proposed.items())), []).append(trial)
+            if len(self.observations) < self.startup:
+                proposed = self._decode(self._random_points(1)[0])
+            else:
+                proposed = self._decode(self._best_candidate())
+            point = self._encode(proposed)
+            self._pending.setdefault(tuple(sorted(proposed.items())), []).append(point)
         return proposed
+
+    def _best_candidate(self):
+        import warnings
+
+        from scipy.special import ndtr
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        np = self._np
+        sign = 1.0 if self.maximize else -1.0  # the model maximises
+        X = [p for p, _ in self.observations]
+        y = [sign * v for _, v in self.observations]
+        liar = min(y)
+        for points in self._pending.values():
+            X += points
+            y += [liar] * len(points)
+        X, y = np.array(X), np.array(y)
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+            length_scale=np.full(X.shape[1], 0.3), length_scale_bounds=(1e-2, 1e1), nu=2.5
+        ) + WhiteKernel(1e-4, (1e-8, 1e-1))
+        model = GaussianProcessRegressor(
+            kernel,
+            normalize_y=True,
+            n_restarts_optimizer=0,
+            random_state=int(self.rng.integers(2**31)),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence notes on tiny data sets
+            model.fit(X, y)
+        best = X[int(np.argmax(y))]
+        near = np.clip(best + self.rng.normal(0, 0.05, (self.CANDIDATES // 4, X.shape[1])), 0, 1)
+        candidates = np.vstack([self._random_points(self.CANDIDATES), near])
+        mean, std = model.predict(candidates, return_std=True)
+        improvement = mean - max(y)
+        z = improvement / np.maximum(std, 1e-12)
+        expected = improvement * ndtr(z) + std * np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
+        return candidates[int(np.argmax(expected))]
 
     def tell(self, params: dict[str, str], value: Optional[float]) -> None:
         with self._lock:
-            waiting = self._trials.get(tuple(sorted(params.items())))
+            waiting = self._pending.get(tuple(sorted(params.items())))
             if not waiting:
                 return
-            trial = waiting.pop(0)
+            point = waiting.pop(0)
             if value is None or not math.isfinite(value):
-                self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+                self.failed += 1
             else:
-                self.study.tell(trial, value)
+                self.observations.append((point, float(value)))
+
+
+def _scaled(r: Range, value: float) -> float:
+    """A numeric range's value on the scale it is searched on."""
+    if r.scaling == "Logarithmic":
+        return math.log(value)
+    if r.scaling == "ReverseLogarithmic":
+        return -math.log(1 - value)
+    return float(value)
+
+
+def _unscaled(r: Range, x: float) -> float:
+    if r.scaling == "Logarithmic":
+        return math.exp(x)
+    if r.scaling == "ReverseLogarithmic":
+        return 1 - math.exp(-x)
+    return x
 
 
 def strategy(
