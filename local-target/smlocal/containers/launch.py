@@ -86,6 +86,9 @@ def enter(spec: ContainerSpec) -> None:
     """Become the container's process: filesystem, working directory, environment."""
     os.environ.clear()
     os.environ.update(spec.env)
+    # what a fresh interpreter takes from its environment, for a process forked from the server
+    sys.dont_write_bytecode = bool(spec.env.get("PYTHONDONTWRITEBYTECODE"))
+    sys.pycache_prefix = spec.env.get("PYTHONPYCACHEPREFIX") or None
     if spec.mechanism == NAMESPACES:
         from smlocal.containers import layout, namespace
 
