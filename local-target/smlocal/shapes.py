@@ -54,10 +54,14 @@ def name_problem(value: Any, path: str, service: str = "sagemaker") -> Optional[
     return None
 
 
+def _short(value: Any) -> str:
+    return repr(value)[:100]
+
+
 def range_problems(
     value: Any, operation: str, skip: Callable[[Any], bool], service: str = "sagemaker"
 ) -> Iterator[str]:
-    """Numbers in a request outside the operation's ranges, as ``Field.Path is v; ...``.
+    """Numbers outside the operation's ranges, and objects or lists of the wrong type.
 
     ``skip`` tells values that are not literals yet (a definition's expressions): unchecked.
     """
@@ -68,11 +72,17 @@ def _walk(value: Any, found, where: str, skip) -> Iterator[str]:
     if value is None or skip(value):
         return
     kind = found.type_name
-    if kind == "structure" and isinstance(value, dict):
+    if kind == "structure":
+        if not isinstance(value, dict):
+            yield f"{where or 'the request'} must be a JSON object, got {_short(value)}"
+            return
         for key, item in value.items():
             if key in found.members:
                 yield from _walk(item, found.members[key], f"{where}.{key}".lstrip("."), skip)
-    elif kind == "list" and isinstance(value, list):
+    elif kind == "list":
+        if not isinstance(value, list):
+            yield f"{where} must be a list, got {_short(value)}"
+            return
         for index, item in enumerate(value):
             yield from _walk(item, found.member, f"{where}[{index}]", skip)
     elif kind in ("integer", "long"):

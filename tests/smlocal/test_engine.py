@@ -378,7 +378,7 @@ def test_malformed_definitions_are_a_validation_exception_and_nothing_is_stored(
         client.create_pipeline(PipelineName="P", PipelineDefinition=bad, RoleArn=ROLE)
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert client.list_pipelines()["PipelineSummaries"] == []
-    with pytest.raises(ClientError, match="Parameters must be a list"):
+    with pytest.raises(ClientError, match="a parameter must be a JSON object with a Name"):
         client.create_pipeline(
             PipelineName="P", PipelineDefinition=definition(parameters=["a"]), RoleArn=ROLE
         )
