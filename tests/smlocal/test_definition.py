@@ -268,7 +268,10 @@ def test_the_parameters_are_read_without_the_steps():
         ({"Name": "A", "Type": 3}, "step 'A': Type must be a string, got 3"),
         ({"Name": "A", "Type": "Fail", "Arguments": [1]}, "Arguments must be a JSON object"),
         ({"Name": "A", "Type": "Fail", "DependsOn": "B"}, "DependsOn must be a list of step names"),
-        ({"Name": "A", "Type": "Fail", "DependsOn": [{}]}, "DependsOn must be a list of step names"),
+        (
+            {"Name": "A", "Type": "Fail", "DependsOn": [{}]},
+            "DependsOn must be a list of step names",
+        ),
         ({"Name": "A", "Type": "Fail", "DependsOn": ["A"]}, "step 'A' depends on itself"),
         ({"Name": "A", "Type": "Fail", "RetryPolicies": {}}, "RetryPolicies must be a list"),
     ],
@@ -282,7 +285,9 @@ def test_step_fields_of_the_wrong_shape_are_refused_in_one_line(bad_step, messag
 def test_parameters_of_the_wrong_shape_are_refused():
     with pytest.raises(DefinitionError, match=r"Parameters must be a list of parameters, got \{"):
         parse({"Parameters": {"a": 1}, "Steps": [step("A")]})
-    with pytest.raises(DefinitionError, match="a parameter must be a JSON object with a Name, got 'a'"):
+    with pytest.raises(
+        DefinitionError, match="a parameter must be a JSON object with a Name, got 'a'"
+    ):
         parse({"Parameters": ["a"], "Steps": [step("A")]})
     with pytest.raises(DefinitionError, match="parameter Name 'a.b' does not match"):
         parse({"Parameters": [{"Name": "a.b"}], "Steps": [step("A")]})

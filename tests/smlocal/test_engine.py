@@ -363,7 +363,10 @@ def test_unknown_retry_exception_types_are_refused(client):
     "steps, message",
     [
         ([{"Name": 5, "Type": "Fail", "Arguments": {}}], "step Name must be a string, got 5"),
-        ([{"Name": [1], "Type": "Fail", "Arguments": {}}], r"step Name must be a string, got \[1\]"),
+        (
+            [{"Name": [1], "Type": "Fail", "Arguments": {}}],
+            r"step Name must be a string, got \[1\]",
+        ),
         (
             [{"Name": "A", "Type": "Fail", "Arguments": {}, "DependsOn": ["A"]}],
             "step 'A' depends on itself",

@@ -49,7 +49,8 @@ class TransformJobKind:
         """
         check_request_shape(request, "CreateTransformJob")
         check_output_uri(
-            (request.get("TransformOutput") or {}).get("S3OutputPath"), "TransformOutput S3OutputPath"
+            (request.get("TransformOutput") or {}).get("S3OutputPath"),
+            "TransformOutput S3OutputPath",
         )
         source = ((request.get("TransformInput") or {}).get("DataSource") or {}).get("S3DataSource")
         if source is None:

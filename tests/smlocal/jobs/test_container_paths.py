@@ -117,7 +117,9 @@ def test_a_job_name_is_refused_by_sagemakers_pattern_before_it_names_a_folder(aw
 def test_an_output_uri_leading_out_of_the_object_store_is_refused_before_the_job_runs(aws):
     script = put_script(aws.s3, "s.py", "print('ran')\n")
     request = processing_job("dots", script, outputs=["out"])
-    request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] = f"s3://{BUCKET}/a/../../x"
+    request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"][
+        "S3Uri"
+    ] = f"s3://{BUCKET}/a/../../x"
     message = refusal(lambda: aws.sm.create_processing_job(**request))
     assert message == f"output 'out' S3Uri: key escapes the object store: 's3://{BUCKET}/a/../../x'"
 
@@ -157,7 +159,9 @@ def parameterised(client, field: str, marker):
         ("s3uri", "s3://test-bucket/a\0b", "a NUL byte cannot be part of a bucket or key"),
     ],
 )
-def test_a_parameter_given_at_start_is_checked_as_a_literal_is(client, tmp_path, field, value, reason):
+def test_a_parameter_given_at_start_is_checked_as_a_literal_is(
+    client, tmp_path, field, value, reason
+):
     """Refused as the step's ClientError before its script runs; no retry policy retries it."""
     marker = tmp_path / "ran"
     value = escaping(tmp_path / "escaped") if value == "ESCAPE" else value
@@ -206,7 +210,9 @@ def test_an_instance_count_parameter_is_checked_at_start(client, tmp_path):
     step["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = {
         "Get": "Parameters.Count"
     }
-    pipeline = definition(step, parameters=[{"Name": "Count", "Type": "Integer", "DefaultValue": 1}])
+    pipeline = definition(
+        step, parameters=[{"Name": "Count", "Type": "Integer", "DefaultValue": 1}]
+    )
     _, status, steps = run(client, pipeline, parameters={"Count": -1})
     assert status["PipelineExecutionStatus"] == "Failed"
     assert steps["Step"]["FailureReason"] == (

@@ -79,7 +79,10 @@ def test_an_input_that_cannot_be_read_is_the_users_fault(client, tmp_path):
     os.mkfifo(folder / "pipe")  # no file to copy: as unreadable as a file without rights
     script = put_script(client.backend.store, "s.py", "print('ran')\n")
     step = processing(
-        "Read", script, inputs=[(str(folder), "/opt/ml/processing/in")], RetryPolicies=RETRY_EVERYTHING
+        "Read",
+        script,
+        inputs=[(str(folder), "/opt/ml/processing/in")],
+        RetryPolicies=RETRY_EVERYTHING,
     )
     reason = failed_once(client, step)
     assert reason.startswith(f"ClientError: input {str(folder)!r} cannot be read: ")
