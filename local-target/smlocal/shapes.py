@@ -30,6 +30,11 @@ def shape(path: str, service: str = "sagemaker"):
     return found
 
 
+def request_member(operation: str, member: str, service: str = "sagemaker") -> str:
+    """The path of a request's member for ``shape``: ``CreateEndpointInput.EndpointName``."""
+    return f"{model(service).operation_model(operation).input_shape.name}.{member}"
+
+
 @functools.lru_cache(maxsize=None)
 def _pattern(path: str, service: str) -> Optional[re.Pattern]:
     text = shape(path, service).metadata.get("pattern")

@@ -27,7 +27,7 @@ from smlocal.jobs.training import TrainingJobKind
 from smlocal.jobs.transform import TransformJobKind
 from smlocal.jobs.tuning import TuningJobKind
 from smlocal.models import ModelStore
-from smlocal.shapes import name_problem
+from smlocal.shapes import name_problem, request_member
 from smlocal.sources import DataSources
 from smlocal.store import ObjectStore
 
@@ -110,7 +110,7 @@ class JobRunner:
         job_kind = self.kind(kind)
         request = job_kind.normalise(dict(request))
         name = request.get(f"{kind}JobName")
-        problem = name_problem(name, f"Create{kind}JobRequest.{kind}JobName")
+        problem = name_problem(name, request_member(f"Create{kind}Job", f"{kind}JobName"))
         if problem:  # the job's folder is named after it
             raise JobRequestError(f"{kind}JobName {problem}")
         job_kind.validate(request, self.models)
