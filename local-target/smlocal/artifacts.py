@@ -7,6 +7,12 @@ import io
 import tarfile
 from pathlib import Path
 
+from smlocal.errors import UserDataError
+
+
+class UnpackError(UserDataError):
+    """An archive of the user's that cannot be unpacked as given (unreadable, or leading out)."""
+
 
 def pack_model(model_dir: Path) -> bytes:
     """``model.tar.gz`` of a folder's files, members at the root, with no times or owners.
@@ -40,13 +46,18 @@ def pack_folder(folder: Path) -> bytes:
 def unpack(archive: Path, dest: Path) -> None:
     """Extract a (possibly gzipped) tar, refusing members that would land outside ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(dest, filter="data")
-        else:  # Python without extraction filters: check paths ourselves
-            root = dest.resolve()
-            for member in tar.getmembers():
-                target = (dest / member.name).resolve()
-                if root != target and root not in target.parents:
-                    raise ValueError(f"{archive.name}: member {member.name!r} escapes the folder")
-            tar.extractall(dest)
+    try:
+        with tarfile.open(archive) as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, filter="data")
+            else:  # Python without extraction filters: check paths ourselves
+                root = dest.resolve()
+                for member in tar.getmembers():
+                    target = (dest / member.name).resolve()
+                    if root != target and root not in target.parents:
+                        raise UnpackError(
+                            f"{archive.name}: member {member.name!r} escapes the folder"
+                        )
+                tar.extractall(dest)
+    except tarfile.TarError as err:  # a filter's refusal (a member leading out), or not a tar
+        raise UnpackError(f"{archive.name} cannot be unpacked: {err}") from None

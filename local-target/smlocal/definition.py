@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
+from smlocal import shapes
 from smlocal.errors import DefinitionError
 
 PARAMETER_TYPES = ("String", "Integer", "Float", "Boolean")
@@ -121,23 +122,32 @@ def referenced_steps(value: Any) -> set[str]:
     return names
 
 
-def _parse_parameter(raw: dict) -> ParameterSpec:
+def _parse_parameter(raw: Any) -> ParameterSpec:
+    if not isinstance(raw, dict):
+        raise DefinitionError(f"a parameter must be a JSON object with a Name, got {_short(raw)}")
     name = raw.get("Name")
     ptype = raw.get("Type", "String")
     if not name:
         raise DefinitionError(f"parameter without a Name: {raw}")
+    problem = shapes.name_problem(name, "PipelineParameterName")
+    if problem:
+        raise DefinitionError(f"parameter Name {problem}")
     if ptype not in PARAMETER_TYPES:
         raise DefinitionError(
             f"parameter {name!r} has type {ptype!r}; supported: {', '.join(PARAMETER_TYPES)}"
         )
     enum = raw.get("EnumValues")
+    if enum is not None and not isinstance(enum, list):
+        raise DefinitionError(f"parameter {name!r}: EnumValues must be a list, got {_short(enum)}")
     return ParameterSpec(name, ptype, raw.get("DefaultValue"), tuple(enum) if enum else None)
 
 
-def _flatten_steps(raw_steps: list, branch: Optional[Branch] = None) -> Iterator[StepSpec]:
+def _flatten_steps(raw_steps: Any, branch: Optional[Branch] = None) -> Iterator[StepSpec]:
+    where = f"the IfSteps/ElseSteps of {branch.condition!r}" if branch else "Steps"
+    if not isinstance(raw_steps, list):
+        raise DefinitionError(f"{where} must be a list of steps, got {_short(raw_steps)}")
     for raw in raw_steps:
-        if not isinstance(raw, dict) or "Name" not in raw or "Type" not in raw:
-            raise DefinitionError(f"a step needs Name and Type: {str(raw)[:200]}")
+        _check_step_shape(raw)
         arguments = raw.get("Arguments") or {}
         spec = StepSpec(
             name=raw["Name"],
@@ -151,6 +161,45 @@ def _flatten_steps(raw_steps: list, branch: Optional[Branch] = None) -> Iterator
         if raw["Type"] == "Condition":
             yield from _flatten_steps(arguments.get("IfSteps") or [], Branch(raw["Name"], True))
             yield from _flatten_steps(arguments.get("ElseSteps") or [], Branch(raw["Name"], False))
+
+
+def _short(value: Any) -> str:
+    return repr(value)[:200]
+
+
+def _check_step_shape(raw: Any) -> None:
+    """A step's fields of the types SageMaker's definition schema gives them.
+
+    Its name becomes its folder's name: SageMaker's own pattern for step names keeps it one.
+    """
+    if not isinstance(raw, dict) or "Name" not in raw or "Type" not in raw:
+        raise DefinitionError(f"a step needs Name and Type: {_short(raw)}")
+    problem = shapes.name_problem(raw["Name"], "StepName")
+    if problem:
+        raise DefinitionError(f"step Name {problem}")
+    name = raw["Name"]
+    if not isinstance(raw["Type"], str):
+        raise DefinitionError(f"step {name!r}: Type must be a string, got {_short(raw['Type'])}")
+    if not isinstance(raw.get("Arguments", {}), (dict, type(None))):
+        raise DefinitionError(
+            f"step {name!r}: Arguments must be a JSON object, got {_short(raw['Arguments'])}"
+        )
+    depends_on = raw.get("DependsOn")
+    if depends_on is None:
+        depends_on = []
+    if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
+        raise DefinitionError(
+            f"step {name!r}: DependsOn must be a list of step names, got {_short(depends_on)}"
+        )
+    if name in depends_on:
+        raise DefinitionError(f"step {name!r} depends on itself")
+    for key in ("PropertyFiles", "RetryPolicies"):
+        if not isinstance(raw.get(key, []), (list, type(None))):
+            raise DefinitionError(f"step {name!r}: {key} must be a list, got {_short(raw[key])}")
+    if not isinstance(raw.get("CacheConfig", {}), (dict, type(None))):
+        raise DefinitionError(
+            f"step {name!r}: CacheConfig must be a JSON object, got {_short(raw['CacheConfig'])}"
+        )
 
 
 def _check_functions(step: StepSpec, parameters: dict, steps: dict) -> None:
@@ -209,7 +258,10 @@ def load(definition: str | dict) -> dict:
 def parse_parameters(definition: str | dict) -> dict[str, ParameterSpec]:
     """The declared parameters alone: enough to check start-time overrides on any target."""
     parameters: dict[str, ParameterSpec] = {}
-    for raw in load(definition).get("Parameters") or []:
+    declared = load(definition).get("Parameters") or []
+    if not isinstance(declared, list):
+        raise DefinitionError(f"Parameters must be a list of parameters, got {_short(declared)}")
+    for raw in declared:
         spec = _parse_parameter(raw)
         if spec.name in parameters:
             raise DefinitionError(f"parameter {spec.name!r} is declared twice")
@@ -335,18 +387,23 @@ def check(definition: str | dict) -> Plan:
 
 
 def _check_acyclic(steps: dict[str, StepSpec]) -> None:
-    state: dict[str, int] = {}
-
-    def visit(name: str, trail: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = trail[trail.index(name) :] + [name]
-            raise DefinitionError(f"the steps form a cycle: {' -> '.join(cycle)}")
-        state[name] = 1
-        for up in sorted(steps[name].upstream):
-            visit(up, trail + [name])
-        state[name] = 2
-
-    for name in steps:
-        visit(name, [])
+    """Refuse a cycle, naming its steps; iterative, so a chain of any length is checked."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in steps:
+        if state.get(start):
+            continue
+        trail = [start]
+        stack = [iter(sorted(steps[start].upstream))]
+        state[start] = 1
+        while stack:
+            up = next(stack[-1], None)
+            if up is None:
+                state[trail.pop()] = 2
+                stack.pop()
+            elif state.get(up) == 1:
+                cycle = trail[trail.index(up) :] + [up]
+                raise DefinitionError(f"the steps form a cycle: {' -> '.join(cycle)}")
+            elif not state.get(up):
+                state[up] = 1
+                trail.append(up)
+                stack.append(iter(sorted(steps[up].upstream)))

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from smlocal import retries
 from smlocal.definition import Plan, StepSpec, own_arguments, refusal
-from smlocal.errors import DefinitionError, ExecutionStopped, StepFailed
+from smlocal.errors import DefinitionError, ExecutionStopped, StepFailed, UserDataError
 from smlocal.executions import ExecutionStore, StepRecord, now, to_json
 from smlocal.expressions import ExpressionError, Scope, evaluate
 from smlocal.models import ModelStore
@@ -282,6 +282,8 @@ class Engine:
                 raise
             except StepFailed as err:
                 error = err
+            except UserDataError as err:  # the user's data or code: ClientError, not retried
+                error = StepFailed(f"ClientError: {err}")
             except Exception as err:  # the local target's own fault while running the step
                 (ctx.job_dir / "engine-error.log").write_text(traceback.format_exc())
                 error = StepFailed(

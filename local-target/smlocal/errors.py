@@ -11,6 +11,14 @@ class DefinitionError(LocalTargetError):
     """The definition cannot run here: malformed, or uses something not supported (named)."""
 
 
+class UserDataError(LocalTargetError):
+    """The user's data or code cannot be used as given (a bad key, an archive leading out).
+
+    SageMaker's ``ClientError``: the step fails and no RetryPolicy retries it, unlike the
+    local target's own faults (``Step.SERVICE_FAULT``).
+    """
+
+
 class ParameterError(LocalTargetError):
     """A start-time parameter override is unknown or of the wrong type."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -9,6 +10,9 @@ from urllib.parse import unquote, urlparse
 from smlocal import datasets
 from smlocal.errors import StepFailed
 from smlocal.store import ObjectStore, StoreError
+
+# A full, read-only or failing disk here: this machine's fault, not the input's.
+MACHINE_FAULTS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
 
 class DataSources:
@@ -19,9 +23,24 @@ class DataSources:
         self.cache_dir = cache_dir
 
     def fetch(self, uri: str, dest: Path) -> int:
-        """Copy an input (object, prefix, file or folder) into ``dest``; the number of files."""
+        """Copy an input (object, prefix, file or folder) into ``dest``; the number of files.
+
+        An input that cannot be read is the user's to fix (ClientError); a full or failing
+        disk of this machine's is not, and goes on as the error it is.
+        """
         if not isinstance(uri, str) or not uri:
             raise StepFailed(f"ClientError: input URI must be a non-empty string, got {uri!r}")
+        try:
+            return self._fetch(uri, dest)
+        except shutil.Error as err:  # copytree's: every file it could not copy
+            problems = err.args[0] if err.args and isinstance(err.args[0], list) else [err]
+            raise StepFailed(f"ClientError: input {uri!r} cannot be read: {problems[0]}") from None
+        except OSError as err:
+            if err.errno in MACHINE_FAULTS:
+                raise
+            raise StepFailed(f"ClientError: input {uri!r} cannot be read: {err}") from None
+
+    def _fetch(self, uri: str, dest: Path) -> int:
         parsed = urlparse(uri)
         if parsed.scheme == "s3":
             return self._fetch_s3(uri, dest)

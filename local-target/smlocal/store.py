@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Optional
 from urllib.parse import urlparse
 
+from smlocal.errors import UserDataError
+
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"  # what S3 says of an object stored without one
 META_DIR = ".meta"
 _CHUNK = 1 << 20
 
 
-class StoreError(ValueError):
+class StoreError(UserDataError, ValueError):
     """A URI the store cannot accept."""
 
 
@@ -44,6 +46,24 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     if parsed.scheme != "s3" or not parsed.netloc:
         raise StoreError(f"not an s3:// URI: {uri!r}")
     return parsed.netloc, parsed.path.lstrip("/")
+
+
+def check_uri(uri: str) -> tuple[str, list[str]]:
+    """(bucket, key's parts) of a URI the store can hold: no way out of it, no NUL byte.
+
+    Needs no store: a job's output URIs are checked with it before the job runs.
+    """
+    if not isinstance(uri, str):
+        raise StoreError(f"not an s3:// URI: {uri!r}")
+    if "\0" in uri:
+        raise StoreError(f"a NUL byte cannot be part of a bucket or key: {uri!r}")
+    bucket, key = split_s3_uri(uri)
+    if bucket.startswith(".") or "/" in bucket or "\\" in bucket:
+        raise StoreError(f"invalid bucket name in {uri!r}")
+    parts = [p for p in key.split("/") if p]
+    if any(p in (".", "..") for p in parts) or key.startswith("/"):
+        raise StoreError(f"key escapes the object store: {uri!r}")
+    return bucket, parts
 
 
 def read_chunks(source: BinaryIO) -> Iterator[bytes]:
@@ -67,12 +87,7 @@ class ObjectStore:
 
     def path(self, uri: str) -> Path:
         """The local path of an object or prefix; refuses keys that escape the store."""
-        bucket, key = split_s3_uri(uri)
-        if bucket.startswith(".") or "/" in bucket or "\\" in bucket:
-            raise StoreError(f"invalid bucket name in {uri!r}")
-        parts = [p for p in key.split("/") if p]
-        if any(p in (".", "..") for p in parts) or key.startswith("/"):
-            raise StoreError(f"key escapes the object store: {uri!r}")
+        bucket, parts = check_uri(uri)
         path = self.root.joinpath(bucket, *parts)
         resolved = path.resolve()
         if resolved != self.root and self.root not in resolved.parents:

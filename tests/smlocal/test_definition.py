@@ -254,3 +254,50 @@ def test_the_parameters_are_read_without_the_steps():
     assert parse_parameters(json.dumps(definition)) == {"N": ParameterSpec("N", "Integer", 1)}
     with pytest.raises(DefinitionError, match="declared twice"):
         parse_parameters({"Parameters": [{"Name": "N"}, {"Name": "N"}]})
+
+
+@pytest.mark.parametrize(
+    "bad_step, message",
+    [
+        ({"Name": 5, "Type": "Fail"}, "step Name must be a string, got 5"),
+        ({"Name": [1], "Type": "Fail"}, r"step Name must be a string, got \[1\]"),
+        ({"Name": "", "Type": "Fail"}, "step Name '' must have 1 to 64 characters"),
+        ({"Name": "../../..", "Type": "Fail"}, "'../../..' does not match SageMaker's pattern"),
+        ({"Name": "/tmp/x", "Type": "Fail"}, "'/tmp/x' does not match SageMaker's pattern"),
+        ({"Name": "a" * 65, "Type": "Fail"}, "must have 1 to 64 characters"),
+        ({"Name": "A", "Type": 3}, "step 'A': Type must be a string, got 3"),
+        ({"Name": "A", "Type": "Fail", "Arguments": [1]}, "Arguments must be a JSON object"),
+        ({"Name": "A", "Type": "Fail", "DependsOn": "B"}, "DependsOn must be a list of step names"),
+        (
+            {"Name": "A", "Type": "Fail", "DependsOn": [{}]},
+            "DependsOn must be a list of step names",
+        ),
+        ({"Name": "A", "Type": "Fail", "DependsOn": ["A"]}, "step 'A' depends on itself"),
+        ({"Name": "A", "Type": "Fail", "RetryPolicies": {}}, "RetryPolicies must be a list"),
+    ],
+)
+def test_step_fields_of_the_wrong_shape_are_refused_in_one_line(bad_step, message):
+    """Names become folder names: SageMaker's own step-name pattern (botocore's) keeps them one."""
+    with pytest.raises(DefinitionError, match=message):
+        parse({"Steps": [step("Ok"), {"Arguments": {"ErrorMessage": "x"}, **bad_step}]})
+
+
+def test_parameters_of_the_wrong_shape_are_refused():
+    with pytest.raises(DefinitionError, match=r"Parameters must be a list of parameters, got \{"):
+        parse({"Parameters": {"a": 1}, "Steps": [step("A")]})
+    with pytest.raises(
+        DefinitionError, match="a parameter must be a JSON object with a Name, got 'a'"
+    ):
+        parse({"Parameters": ["a"], "Steps": [step("A")]})
+    with pytest.raises(DefinitionError, match="parameter Name 'a.b' does not match"):
+        parse({"Parameters": [{"Name": "a.b"}], "Steps": [step("A")]})
+    with pytest.raises(DefinitionError, match="Steps must be a list of steps"):
+        parse({"Steps": {"Name": "A"}})
+
+
+def test_a_long_chain_is_checked_for_cycles_without_recursion():
+    chain = [step("S0")] + [step(f"S{i}", DependsOn=[f"S{i - 1}"]) for i in range(1, 3000)]
+    assert len(parse({"Steps": chain}).steps) == 3000
+    chain[0] = step("S0", DependsOn=["S2999"])
+    with pytest.raises(DefinitionError, match="the steps form a cycle: S0 -> S2999 -> S2998"):
+        parse({"Steps": chain})

@@ -357,3 +357,31 @@ def test_unknown_retry_exception_types_are_refused(client):
     )
     with pytest.raises(ClientError, match="retry exception type 'Step.OOPS'"):
         client.create_pipeline(PipelineName="P", PipelineDefinition=bad, RoleArn=ROLE)
+
+
+@pytest.mark.parametrize(
+    "steps, message",
+    [
+        ([{"Name": 5, "Type": "Fail", "Arguments": {}}], "step Name must be a string, got 5"),
+        (
+            [{"Name": [1], "Type": "Fail", "Arguments": {}}],
+            r"step Name must be a string, got \[1\]",
+        ),
+        (
+            [{"Name": "A", "Type": "Fail", "Arguments": {}, "DependsOn": ["A"]}],
+            "step 'A' depends on itself",
+        ),
+    ],
+)
+def test_malformed_definitions_are_a_validation_exception_and_nothing_is_stored(
+    client, steps, message
+):
+    bad = json.dumps({"Version": "2020-12-01", "Steps": steps})
+    with pytest.raises(ClientError, match=message) as raised:
+        client.create_pipeline(PipelineName="P", PipelineDefinition=bad, RoleArn=ROLE)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert client.list_pipelines()["PipelineSummaries"] == []
+    with pytest.raises(ClientError, match="a parameter must be a JSON object with a Name"):
+        client.create_pipeline(
+            PipelineName="P", PipelineDefinition=definition(parameters=["a"]), RoleArn=ROLE
+        )

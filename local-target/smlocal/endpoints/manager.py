@@ -41,6 +41,7 @@ from smlocal.endpoints.records import (
 )
 from smlocal.endpoints.resolve import check_variants, served_model
 from smlocal.models import ModelStore
+from smlocal.shapes import name_problem, request_member
 from smlocal.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,13 @@ def requested_port(tags: list) -> int:
     return 0
 
 
+def _check_name(name: str, operation: str, member: str) -> None:
+    """Names become folders' names: SageMaker's own pattern keeps each one folder."""
+    problem = name_problem(name, request_member(operation, member))
+    if problem:
+        raise EndpointError(f"{member} {problem}")
+
+
 class EndpointManager:
     """The endpoints of one state folder and region."""
 
@@ -102,6 +110,7 @@ class EndpointManager:
     # endpoint configurations
     def create_config(self, request: dict) -> EndpointConfigRecord:
         name = request["EndpointConfigName"]
+        _check_name(name, "CreateEndpointConfig", "EndpointConfigName")
         for variant in check_variants(name, request):
             served_model(variant, self.models, self.registry)
         record = EndpointConfigRecord(
@@ -134,6 +143,7 @@ class EndpointManager:
     # endpoints
     def create(self, name: str, config_name: str, tags: Optional[list] = None) -> EndpointRecord:
         """Check, record and start an endpoint; returns its record (Creating)."""
+        _check_name(name, "CreateEndpoint", "EndpointName")
         endpoint_config = self.config(config_name)
         for variant in check_variants(config_name, endpoint_config.request):
             served_model(variant, self.models, self.registry)

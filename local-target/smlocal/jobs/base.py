@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
+import posixpath
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Optional, Protocol
 
+from smlocal import shapes
 from smlocal.errors import LocalTargetError
 from smlocal.jobs.records import JobRecord
 from smlocal.models import ModelStore
 from smlocal.sources import DataSources
-from smlocal.store import ObjectStore
+from smlocal.store import ObjectStore, StoreError, check_uri
 
 CONTAINER_ROOT = "/opt/ml"
 
@@ -32,14 +34,80 @@ def refuse_present(request: dict, keys: tuple[str, ...], why: str) -> None:
             refuse(f"{key} is not supported locally ({why})")
 
 
-def check_container_path(path: Any) -> None:
-    if isinstance(path, str) and not (
-        path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/")
+def is_expression(value: Any) -> bool:
+    """A definition's function call (``{"Get": ...}``), evaluated only when the step starts."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    (key,) = value
+    return key == "Get" or key.startswith("Std:")
+
+
+def container_path(path: Any, what: str) -> str:
+    """``path`` as a normal container path under ``/opt/ml``; refused if it leads anywhere else.
+
+    ``..`` is resolved first: ``/opt/ml/processing/../../../tmp`` is ``/tmp``, outside.
+    """
+    if not isinstance(path, str):
+        refuse(f"{what} must be a path under {CONTAINER_ROOT}, got {path!r}")
+    if "\0" in path:
+        refuse(f"{what} {path!r} holds a NUL byte")
+    normal = posixpath.normpath(path)
+    if not path.startswith("/") or not (
+        normal == CONTAINER_ROOT or normal.startswith(CONTAINER_ROOT + "/")
     ):
         refuse(
-            f"local path {path!r} is outside {CONTAINER_ROOT}; "
-            f"the local target maps only {CONTAINER_ROOT}"
+            f"{what} {path!r} is outside {CONTAINER_ROOT}; the local target maps only {CONTAINER_ROOT}"
         )
+    return normal
+
+
+def check_container_path(path: Any, what: str = "local path") -> None:
+    """Refuse a literal path outside ``/opt/ml``; an expression is checked once it is evaluated."""
+    if path is not None and not is_expression(path):
+        container_path(path, what)
+
+
+def host_path(container: Path, path: Any, what: str) -> Path:
+    """Where a container path is on this machine: inside ``container``, symbolic links resolved.
+
+    A link the job's own files hold cannot lead the local target outside the job's folder.
+    """
+    return _inside(container, container / container_path(path, what).lstrip("/"), path, what)
+
+
+def child_path(folder: Path, name: Any, what: str) -> Path:
+    """``folder / name`` for a name (a channel's), refused unless it is one folder inside."""
+    if not isinstance(name, str) or "\0" in name or name in ("", ".", "..") or "/" in name:
+        refuse(f"{what} {name!r} cannot be a folder name")
+    return _inside(folder, folder / name, name, what)
+
+
+def _inside(folder: Path, target: Path, given: Any, what: str) -> Path:
+    root, resolved = folder.resolve(), target.resolve()
+    if resolved != root and root not in resolved.parents:
+        refuse(f"{what} {given!r} leads outside the job's container folder (to {resolved})")
+    return target
+
+
+def check_output_uri(uri: Any, what: str) -> None:
+    """Refuse, before a job runs, an output URI its results could not be stored at."""
+    if uri is None or is_expression(uri):
+        return
+    try:
+        check_uri(uri)
+    except StoreError as err:
+        refuse(f"{what}: {err}")
+
+
+def check_request_shape(request: dict, operation: str) -> None:
+    """Refuse numbers outside SageMaker's ranges and fields of the wrong type, as its API does.
+
+    botocore checks a request made through the API on the client side; a definition's
+    arguments reach the local target unchecked, so the same limits are read from its model.
+    """
+    problems = list(shapes.range_problems(request, operation, skip=is_expression))
+    if problems:
+        refuse("; ".join(problems[:3]))
 
 
 def strings(values: Optional[dict]) -> dict:

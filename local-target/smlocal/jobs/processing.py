@@ -15,7 +15,10 @@ from smlocal.containers import runtime
 from smlocal.jobs.base import (
     JobContext,
     check_container_path,
+    check_output_uri,
+    check_request_shape,
     common_fields,
+    host_path,
     refuse,
     shaped,
     strings,
@@ -36,6 +39,7 @@ class ProcessingJobKind:
 
     def validate(self, request: dict, models: Optional[ModelStore] = None) -> None:
         """Refuse, by name, what would run differently here; ``request`` may hold expressions."""
+        check_request_shape(request, "CreateProcessingJob")
         app = request.get("AppSpecification") or {}
         entry = app.get("ContainerEntrypoint")
         if not entry:
@@ -81,7 +85,7 @@ class ProcessingJobKind:
                 refuse(f"S3CompressionType {s3['S3CompressionType']!r} is not supported locally")
             if s3.get("S3InputMode", "File") != "File":
                 refuse(f"S3InputMode {s3['S3InputMode']!r} is not supported locally (File)")
-            check_container_path(s3.get("LocalPath"))
+            check_container_path(s3.get("LocalPath"), f"input {name!r} LocalPath")
         for item in (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
             if "S3Output" not in item:
                 refuse(f"output {item.get('OutputName')!r} is not an S3Output")
@@ -89,21 +93,21 @@ class ProcessingJobKind:
                 refuse(
                     f"output {item.get('OutputName')!r}: AppManaged outputs are not supported locally"
                 )
-            check_container_path(item["S3Output"].get("LocalPath"))
+            what = f"output {item.get('OutputName')!r}"
+            check_container_path(item["S3Output"].get("LocalPath"), f"{what} LocalPath")
+            check_output_uri(item["S3Output"].get("S3Uri"), f"{what} S3Uri")
 
     def run(self, ctx: JobContext) -> None:
         request = ctx.request
         container = ctx.work_dir / "container"
-
-        def local(path: str):
-            return container / path.lstrip("/")
-
         for item in request.get("ProcessingInputs") or []:
             s3 = item["S3Input"]
-            ctx.sources.fetch(s3["S3Uri"], local(s3["LocalPath"]))
+            what = f"input {item.get('InputName')!r} LocalPath"
+            ctx.sources.fetch(s3["S3Uri"], host_path(container, s3["LocalPath"], what))
         outputs = (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         for item in outputs:
-            local(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+            local = self._output(container, item)
+            local.mkdir(parents=True, exist_ok=True)
 
         app = request["AppSpecification"]
         command = [str(c) for c in app["ContainerEntrypoint"]] + [
@@ -114,9 +118,14 @@ class ProcessingJobKind:
         code = process.run_container(spec, ctx.logs, ctx.stop)
         if code != 0:
             raise process.failure(code, ctx.logs, "processing script")
-        for item in outputs:
-            ctx.store.upload_folder(local(item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"])
+        for item in outputs:  # checked again: the script may have put a link in its place
+            ctx.store.upload_folder(self._output(container, item), item["S3Output"]["S3Uri"])
         ctx.result["ExitMessage"] = ""
+
+    @staticmethod
+    def _output(container, item: dict):
+        what = f"output {item.get('OutputName')!r} LocalPath"
+        return host_path(container, item["S3Output"]["LocalPath"], what)
 
     def describe(self, record: JobRecord) -> dict:
         return shaped(common_fields(record), operation="DescribeProcessingJob")

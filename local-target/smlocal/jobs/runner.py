@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from smlocal import config, lineage, retries
-from smlocal.errors import ExecutionStopped, LocalTargetError, StepFailed
+from smlocal.errors import ExecutionStopped, LocalTargetError, StepFailed, UserDataError
 from smlocal.jobs.base import JobContext, JobKind, JobRequestError
 from smlocal.jobs.logs import LogAgent
 from smlocal.jobs.processing import ProcessingJobKind
@@ -27,6 +27,7 @@ from smlocal.jobs.training import TrainingJobKind
 from smlocal.jobs.transform import TransformJobKind
 from smlocal.jobs.tuning import TuningJobKind
 from smlocal.models import ModelStore
+from smlocal.shapes import name_problem, request_member
 from smlocal.sources import DataSources
 from smlocal.store import ObjectStore
 
@@ -108,8 +109,11 @@ class JobRunner:
         """
         job_kind = self.kind(kind)
         request = job_kind.normalise(dict(request))
+        name = request.get(f"{kind}JobName")
+        problem = name_problem(name, request_member(f"Create{kind}Job", f"{kind}JobName"))
+        if problem:  # the job's folder is named after it
+            raise JobRequestError(f"{kind}JobName {problem}")
         job_kind.validate(request, self.models)
-        name = request[f"{kind}JobName"]
         tags = request.pop("Tags", None) or []
         arn = config.arn(self.region, self.account, job_kind.resource, name)
         record = JobRecord(
@@ -205,7 +209,7 @@ class JobRunner:
             self._attempts(job_kind, ctx)
         except ExecutionStopped:
             status = "Stopped"
-        except JobRequestError as err:
+        except (JobRequestError, UserDataError) as err:  # the request's or its data's fault
             status, reason = "Failed", f"ClientError: {err}"
         except StepFailed as err:
             status, reason, failure_kind = "Failed", str(err), err.kind

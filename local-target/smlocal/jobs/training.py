@@ -20,7 +20,21 @@ from smlocal.artifacts import pack_model, unpack
 from smlocal.containers import runtime
 from smlocal.errors import ExecutionStopped, StepFailed
 from smlocal.jobs import process
-from smlocal.jobs.base import JobContext, common_fields, refuse, refuse_present, shaped, strings
+from smlocal.jobs.base import (
+    JobContext,
+    check_container_path,
+    check_output_uri,
+    check_request_shape,
+    child_path,
+    common_fields,
+    host_path,
+    is_expression,
+    refuse,
+    refuse_present,
+    shaped,
+    strings,
+)
+from smlocal.shapes import name_problem
 from smlocal.jobs.records import JobRecord
 from smlocal.models import ModelStore
 
@@ -120,6 +134,7 @@ class TrainingJobKind:
 
     def validate(self, request: dict, models: Optional[ModelStore] = None) -> None:
         """Refuse, by name, what would run differently here; ``request`` may hold expressions."""
+        check_request_shape(request, "CreateTrainingJob")
         spec = request.get("AlgorithmSpecification") or {}
         image = spec.get("TrainingImage")
         if spec.get("AlgorithmName"):
@@ -156,6 +171,8 @@ class TrainingJobKind:
         count = resources.get("InstanceCount")
         if isinstance(count, int) and count > 1:
             refuse(f"InstanceCount {count} is not supported locally (jobs run on one instance)")
+        if isinstance(count, int) and count < 1:  # the model allows 0 for InstanceGroups only
+            refuse(f"ResourceConfig.InstanceCount is {count}; it must be at least 1")
         refuse_present(resources, ("InstanceGroups",), "jobs run on one instance")
         compression = (request.get("OutputDataConfig") or {}).get("CompressionType", "GZIP")
         if compression != "GZIP":
@@ -165,10 +182,19 @@ class TrainingJobKind:
                 "DebugHookConfig CollectionConfigurations are not supported locally (no Debugger)"
             )
         refuse_present(request, UNSUPPORTED, "the local target does not produce what it asks for")
+        checkpoints = request.get("CheckpointConfig") or {}
+        check_container_path(checkpoints.get("LocalPath"), "CheckpointConfig LocalPath")
+        check_output_uri(checkpoints.get("S3Uri"), "CheckpointConfig S3Uri")
+        output = (request.get("OutputDataConfig") or {}).get("S3OutputPath")
+        check_output_uri(output, "OutputDataConfig S3OutputPath")
 
     @staticmethod
     def _validate_channel(channel: dict) -> None:
         name = channel.get("ChannelName")
+        if not is_expression(name):  # a channel's name is its folder's: SageMaker's pattern
+            problem = name_problem(name, "Channel.ChannelName")
+            if problem or name in (".", ".."):
+                refuse(f"ChannelName {problem or repr(name) + ' cannot be a folder name'}")
         source = (channel.get("DataSource") or {}).get("S3DataSource")
         if source is None:
             refuse(f"channel {name!r} is not an S3 data source")
@@ -268,8 +294,10 @@ class TrainingJobKind:
         config = ctx.request.get("CheckpointConfig")
         if not config:
             return None
-        folder = (
-            ctx.work_dir / "container" / str(config.get("LocalPath") or CHECKPOINTS).lstrip("/")
+        folder = host_path(
+            ctx.work_dir / "container",
+            config.get("LocalPath") or CHECKPOINTS,
+            "CheckpointConfig LocalPath",
         )
         folder.mkdir(parents=True, exist_ok=True)
         if ctx.store.exists(config["S3Uri"]):
@@ -282,7 +310,7 @@ class TrainingJobKind:
         for channel in ctx.request.get("InputDataConfig") or []:
             name = channel["ChannelName"]
             source = channel["DataSource"]["S3DataSource"]
-            ctx.sources.fetch(source["S3Uri"], ml / "input" / "data" / name)
+            ctx.sources.fetch(source["S3Uri"], child_path(ml / "input" / "data", name, "channel"))
             channels[name] = {
                 "ContentType": channel.get("ContentType", ""),
                 "TrainingInputMode": "File",

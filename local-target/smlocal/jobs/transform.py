@@ -12,7 +12,16 @@ from smlocal.artifacts import unpack
 from smlocal.containers.csv_filters import FilterError, compile_filter
 from smlocal.errors import StepFailed
 from smlocal.jobs import process
-from smlocal.jobs.base import JobContext, common_fields, refuse, refuse_present, shaped, strings
+from smlocal.jobs.base import (
+    JobContext,
+    check_output_uri,
+    check_request_shape,
+    common_fields,
+    refuse,
+    refuse_present,
+    shaped,
+    strings,
+)
 from smlocal.jobs.records import JobRecord
 from smlocal.models import ModelNotFound, ModelStore
 
@@ -38,6 +47,11 @@ class TransformJobKind:
 
         With ``models``, the model is looked up too (CreateTransformJob does that at once).
         """
+        check_request_shape(request, "CreateTransformJob")
+        check_output_uri(
+            (request.get("TransformOutput") or {}).get("S3OutputPath"),
+            "TransformOutput S3OutputPath",
+        )
         source = ((request.get("TransformInput") or {}).get("DataSource") or {}).get("S3DataSource")
         if source is None:
             refuse("TransformInput needs an S3DataSource")

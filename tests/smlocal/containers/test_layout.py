@@ -157,3 +157,37 @@ def test_the_hosts_tooling_folders_stay_the_hosts(tmp_path, monkeypatch):
     assert code == 0, (tmp_path / "job" / "logs" / "stderr.log").read_text()
     assert list(prefix.rglob("helper*.pyc"))  # on the host, where the tool looks
     assert not list(root.rglob("helper*.pyc"))  # not in the step's layer
+
+
+CLIMBING_PROBE = """
+import sys
+name = sys.argv[1]
+for top in ("tmp", "etc", "usr"):
+    open(f"/opt/ml/processing/{'../' * 8}{top}/{name}", "w").write("climbed")
+"""
+
+
+@pytest.mark.parametrize("user_namespace", [False, True], ids=["own namespace", "user namespace"])
+def test_a_script_climbing_out_of_opt_ml_writes_into_its_own_layer(tmp_path, user_namespace):
+    """``/opt/ml/processing/../../..`` is the container's root: the step's, never the host's."""
+    if not user_namespace and os.getuid() != 0:
+        user_namespace = True
+    name = f"smlocal-climbed-{os.getpid()}-{user_namespace}"
+    root = tmp_path / "job" / "container"
+    (root / "opt" / "ml" / "code").mkdir(parents=True)
+    (root / "opt" / "ml" / "processing").mkdir()
+    (root / "opt" / "ml" / "code" / "probe.py").write_text(textwrap.dedent(CLIMBING_PROBE))
+    spec = ContainerSpec(
+        command=["python3", "/opt/ml/code/probe.py", name],
+        root=str(root),
+        env=process.child_environment(),
+        mechanism=NAMESPACES,
+        user_namespace=user_namespace,
+        keep=process.kept_folders([str(tmp_path / "job")]),
+        scratch=str(tmp_path / "job" / "container-work"),
+    )
+    code = process.run_container(spec, tmp_path / "job" / "logs", threading.Event())
+    assert code == 0, (tmp_path / "job" / "logs" / "stderr.log").read_text()
+    for top in ("tmp", "etc", "usr"):
+        assert not os.path.exists(f"/{top}/{name}")
+        assert (root / top / name).read_text() == "climbed"

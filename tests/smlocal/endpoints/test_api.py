@@ -232,3 +232,15 @@ def test_unsupported_options_are_refused_by_name(aws, xgboost_model):
             },
         )
     assert aws.sm.list_endpoints()["Endpoints"] == []
+
+
+def test_names_that_would_lead_out_of_the_state_folder_are_refused(aws, xgboost_model):
+    """An endpoint's folder is named after it: SageMaker's own name pattern keeps it one folder."""
+    xgboost_model("xgb")
+    with pytest.raises(ClientError, match="EndpointConfigName '../up' does not match"):
+        aws.sm.create_endpoint_config(EndpointConfigName="../up", ProductionVariants=variant("xgb"))
+    aws.sm.create_endpoint_config(EndpointConfigName="fine", ProductionVariants=variant("xgb"))
+    with pytest.raises(ClientError, match="EndpointName '../../escaped' does not match"):
+        aws.sm.create_endpoint(EndpointName="../../escaped", EndpointConfigName="fine")
+    assert aws.sm.list_endpoints()["Endpoints"] == []
+    assert not (aws.home.parent / "escaped").exists()
