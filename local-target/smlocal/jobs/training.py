@@ -19,7 +19,7 @@ from typing import Optional
 from smlocal.artifacts import pack_model, unpack
 from smlocal.containers import runtime
 from smlocal.errors import ExecutionStopped, StepFailed
-from smlocal.jobs import process
+from smlocal.jobs import process, remote_function
 from smlocal.jobs.base import JobContext, common_fields, refuse, refuse_present, shaped, strings
 from smlocal.jobs.records import JobRecord
 from smlocal.models import ModelStore
@@ -104,6 +104,25 @@ def is_script_mode(request: dict) -> bool:
     return "sagemaker_program" in (request.get("HyperParameters") or {})
 
 
+def resource_config(request: dict) -> dict:
+    """``/opt/ml/input/config/resourceconfig.json`` as SageMaker writes it for one instance."""
+    instance_type = str((request.get("ResourceConfig") or {}).get("InstanceType") or "local")
+    return {
+        "current_host": HOST,
+        "current_instance_type": instance_type,
+        "current_group_name": "homogeneousCluster",
+        "hosts": [HOST],
+        "instance_groups": [
+            {
+                "instance_group_name": "homogeneousCluster",
+                "instance_type": instance_type,
+                "hosts": [HOST],
+            }
+        ],
+        "network_interface_name": "eth0",
+    }
+
+
 def model_uri(request: dict, name: str) -> str:
     return f"{request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz"
 
@@ -135,6 +154,8 @@ class TrainingJobKind:
                     why = str(err)
                 if why:
                     refuse(why)
+        elif remote_function.is_remote_function(spec):
+            self._validate_remote_function(spec)
         elif not isinstance(image, str) or not XGBOOST_IMAGE.search(image):
             refuse(
                 f"training image {image!r} is not supported locally (the local target "
@@ -142,9 +163,10 @@ class TrainingJobKind:
             )
         if spec.get("TrainingInputMode", "File") != "File":
             refuse(f"TrainingInputMode {spec['TrainingInputMode']!r} is not supported locally")
-        refuse_present(
-            spec, ("ContainerEntrypoint", "ContainerArguments"), "the image's own program runs"
-        )
+        if not remote_function.is_remote_function(spec):
+            refuse_present(
+                spec, ("ContainerEntrypoint", "ContainerArguments"), "the image's own program runs"
+            )
         for definition in spec.get("MetricDefinitions") or []:
             try:
                 re.compile(definition.get("Regex", ""))
@@ -165,6 +187,19 @@ class TrainingJobKind:
                 "DebugHookConfig CollectionConfigurations are not supported locally (no Debugger)"
             )
         refuse_present(request, UNSUPPORTED, "the local target does not produce what it asks for")
+
+    @staticmethod
+    def _validate_remote_function(spec: dict) -> None:
+        why = remote_function.unsupported_image(spec.get("TrainingImage"))
+        if why:
+            refuse(why)
+        entry = [str(part) for part in spec["ContainerEntrypoint"]]
+        try:
+            why = runtime.unrunnable(entry)
+        except runtime.ContainerUnavailable as err:
+            why = str(err)
+        if why:
+            refuse(f"{remote_function.FEATURE}: {why}")
 
     @staticmethod
     def _validate_channel(channel: dict) -> None:
@@ -190,6 +225,13 @@ class TrainingJobKind:
     def run(self, ctx: JobContext) -> None:
         request = ctx.request
         started = datetime.now(timezone.utc)
+        spec = request.get("AlgorithmSpecification") or {}
+        if remote_function.is_remote_function(spec):
+            mismatch = remote_function.python_mismatch(
+                str(spec.get("TrainingImage")), list(spec.get("ContainerArguments") or [])
+            )
+            if mismatch:  # what the SDK's bootstrap would report on SageMaker
+                raise StepFailed(f"ClientError: {mismatch}")
         ml = ctx.ml
         config = ml / "input" / "config"
         config.mkdir(parents=True, exist_ok=True)
@@ -199,14 +241,19 @@ class TrainingJobKind:
         checkpoints = self._fetch_checkpoints(ctx)
         (config / "hyperparameters.json").write_text(json.dumps(raw_hps))
         (config / "inputdataconfig.json").write_text(json.dumps(channels))
-        (config / "resourceconfig.json").write_text(
-            json.dumps({"current_host": HOST, "hosts": [HOST]})
-        )
+        (config / "resourceconfig.json").write_text(json.dumps(resource_config(request)))
         for folder in ("model", "output/data"):
             (ml / folder).mkdir(parents=True, exist_ok=True)
-        spec = request.get("AlgorithmSpecification") or {}
         image = str(spec.get("TrainingImage") or "")
-        if is_script_mode(request):
+        if remote_function.is_remote_function(spec):
+            command = [str(part) for part in spec["ContainerEntrypoint"]]
+            command += [str(part) for part in spec.get("ContainerArguments") or []]
+            env = {"TRAINING_JOB_NAME": ctx.name, "TRAINING_JOB_ARN": ctx.arn}
+            # the container's user is the namespace's root, not the host's login name
+            env.update({name: "" for name in ("USER", "LOGNAME", "LNAME", "USERNAME")})
+            definitions = spec.get("MetricDefinitions") or []
+            workdir = "/"
+        elif is_script_mode(request):
             command, env = self._script(ctx, raw_hps, channels)
             definitions = spec.get("MetricDefinitions") or []
             workdir = CODE_DIR
@@ -324,7 +371,7 @@ class TrainingJobKind:
             "SM_LOG_LEVEL": str(hps.get("sagemaker_container_log_level", 20)),
             "SM_NETWORK_INTERFACE_NAME": "eth0",
             "SM_INPUT_DATA_CONFIG": json.dumps(channels),
-            "SM_RESOURCE_CONFIG": json.dumps({"current_host": HOST, "hosts": [HOST]}),
+            "SM_RESOURCE_CONFIG": json.dumps(resource_config(ctx.request)),
             "SM_TRAINING_ENV": json.dumps(
                 {
                     "job_name": ctx.name,
