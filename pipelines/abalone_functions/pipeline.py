@@ -31,7 +31,7 @@ cloudpickle.register_pickle_by_value(steps)
 
 
 def default_function_image(region: str) -> str:
-    """SageMaker's base Python image for this Python where there is one, else SageMaker Distribution."""
+    """The base Python image of SageMaker for this Python where there is one, else Distribution."""
     version = f"{sys.version_info.major}{sys.version_info.minor}"
     if version in ("38", "310"):
         return sagemaker.image_uris.get_base_python_image_uri(region, py_version=version)

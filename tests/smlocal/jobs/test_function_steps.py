@@ -21,6 +21,7 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.parameters import ParameterFloat
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.selective_execution_config import SelectiveExecutionConfig
 
 import smlocal
 from smlocal.containers import environments
@@ -54,11 +55,11 @@ def sdk_config(folder, image=IMAGE):
 
 
 @step(name="preprocess")
-def preprocess(noise):
+def preprocess():
     import os
 
-    xs = [float(x) for x in range(20)]
-    ys = [3.0 * x + 2.0 + (noise if i % 2 else -noise) for i, x in enumerate(xs)]
+    xs = [float(x) for x in range(10) for _ in (0, 1)]
+    ys = [3.0 * x + 2.0 + (0.5 if i % 2 else -0.5) for i, x in enumerate(xs)]
     return {"x": xs, "y": ys, "team": os.environ.get("TEAM")}
 
 
@@ -71,17 +72,18 @@ def train(data):
 
 
 @step(name="evaluate")
-def evaluate(model, data):
+def evaluate(model, data, noise):
+    """The squared error on held-out points as far off the line as ``noise``."""
     errors = [
-        (model["slope"] * x + model["intercept"] - y) ** 2 for x, y in zip(data["x"], data["y"])
+        (model["slope"] * x + model["intercept"] - (3.0 * x + 2.0 + noise)) ** 2 for x in data["x"]
     ]
     return {"mse": sum(errors) / len(errors), "team": data["team"]}
 
 
 def build_pipeline(name="FunctionSteps"):
     noise = ParameterFloat(name="Noise", default_value=0.5)
-    data = preprocess(noise)
-    result = evaluate(train(data), data)
+    data = preprocess()
+    result = evaluate(train(data), data, noise)
     check = ConditionStep(
         name="CheckMSE",
         conditions=[ConditionLessThanOrEqualTo(left=result["mse"], right=MSE_LIMIT)],
@@ -95,8 +97,8 @@ def build_pipeline(name="FunctionSteps"):
     )
 
 
-def run(pipeline, **parameters):
-    execution = pipeline.start(parameters=parameters)
+def run(pipeline, **start):
+    execution = pipeline.start(**start)
     try:
         execution.wait(delay=1, max_attempts=600)
     except Exception:  # a failed execution: the test looks at it
@@ -112,7 +114,9 @@ def looked_at(runs, name):
         results = {
             n: execution.result(step_name=n)
             for n in ("preprocess", "train", "evaluate")
+            # (the SDK reads a step's result under this execution: not one from a source's)
             if steps.get(n, {}).get("StepStatus") == "Succeeded"
+            and "SelectiveExecutionResult" not in steps[n]
         }
         described = execution.describe()
         jobs = {
@@ -132,7 +136,7 @@ def user_freeze():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The pipeline run twice: small noise (the MSE passes), then large (it fails)."""
+    """The pipeline run, then its evaluation again with more noise (the MSE passes, then fails)."""
     folder = tmp_path_factory.mktemp("function-steps")
     home = folder / "home"
     with pytest.MonkeyPatch.context() as patch:
@@ -146,7 +150,15 @@ def runs(tmp_path_factory):
             pipeline = build_pipeline()
             pipeline.upsert(role_arn=ROLE)
             passing = run(pipeline)
-            failing = run(pipeline, Noise=2.0)
+            # only the evaluation again, on noisier points: the model comes from the first run
+            failing = run(
+                pipeline,
+                selective_execution_config=SelectiveExecutionConfig(
+                    source_pipeline_execution_arn=passing.arn,
+                    selected_steps=["evaluate", "CheckMSE", "MSETooHigh"],
+                ),
+                parameters={"Noise": 2.0},
+            )
             yield {
                 "home": home,
                 "pipeline": pipeline,
@@ -174,6 +186,8 @@ def test_returned_values_flow_between_steps_into_the_condition(runs):
 def test_a_changed_value_turns_the_condition_the_other_way(runs):
     described, steps, results, _ = looked_at(runs, "failing")
     assert described["PipelineExecutionStatus"] == "Failed"
+    assert steps["train"]["StepStatus"] == "Succeeded"  # from the first run, not run again
+    assert "SelectiveExecutionResult" in steps["train"]
     assert results["evaluate"]["mse"] == pytest.approx(4.0)
     assert steps["CheckMSE"]["Metadata"]["Condition"]["Outcome"] == "False"
     assert steps["MSETooHigh"]["StepStatus"] == "Failed"
@@ -225,3 +239,14 @@ def test_an_image_of_another_python_fails_as_the_sdks_bootstrap_says(
         f"Python version found in the container is '{other[0]}.{other[1:]}' which does not "
         f"match python version '{mine}'" in steps["preprocess"]["FailureReason"]
     )
+
+
+def test_the_python_path_map_is_refused_naming_step(local_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(sdk_config(tmp_path)))
+    monkeypatch.setenv("PIPELINES_LOCAL_CONTAINER", "map")
+    with smlocal.local_target(home=local_home):
+        pipeline = build_pipeline("OnTheMap")
+        with pytest.raises(Exception) as refused:
+            pipeline.upsert(role_arn=ROLE)
+    message = str(refused.value)
+    assert "@step function" in message and "'/bin/bash' is not supported locally" in message
