@@ -1,9 +1,11 @@
 """Training jobs, each in a process of its own, as the training container would run them.
 
-Two kinds of program: SageMaker's built-in XGBoost algorithm (emulated with the ``xgboost``
-package), and script mode (framework estimators with ``entry_point``/``source_dir``: the
+Three kinds of program: SageMaker's built-in XGBoost algorithm (emulated with the ``xgboost``
+package), script mode (framework estimators with ``entry_point``/``source_dir``: the
 submitted source is unpacked to ``/opt/ml/code`` and the entry point runs with the ``SM_*``
-environment and the hyperparameters as command-line arguments).
+environment and the hyperparameters as command-line arguments), and the SDK's
+remote-function jobs (``@step`` functions), whose ``ContainerEntrypoint`` -- the SDK's own
+driver script -- runs as it is (see ``jobs.remote_function``).
 """
 
 from __future__ import annotations
