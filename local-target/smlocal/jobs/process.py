@@ -36,6 +36,7 @@ from smlocal.retries import JOB_INTERNAL_ERROR, SERVICE_FAULT
 POLL_SECONDS = 0.02
 STOP_GRACE_SECONDS = 5.0
 FORKSERVER_ENV = "PIPELINES_LOCAL_FORKSERVER"
+SDK_CONFIG_VARIABLES = ("SAGEMAKER_USER_CONFIG_OVERRIDE", "SAGEMAKER_ADMIN_CONFIG_OVERRIDE")
 PRIVATE_TOPS = ("/tmp",)  # folders a container has its own of: host paths there are bound in
 MAP_HINT = (
     "\n(This job ran with the Python path map, not Linux namespaces: only Python's own file "
@@ -127,8 +128,8 @@ def spec_for(
 def kept_folders(paths: list[str]) -> list[str]:
     """Host folders the container must see as they are: ``paths``, and what Python needs.
 
-    Besides the interpreter's own folders where they are private to a container (``/tmp``),
-    the host's tooling folders the environment points Python at: coverage's data and
+    Besides the interpreter's own folders and the SDK's config files where they are private to
+    a container (``/tmp``), the host's tooling folders the environment points Python at: coverage's data and
     configuration (measured test runs) and ``PYTHONPYCACHEPREFIX`` -- what a step writes
     there is the host's tool's, not the step's layer.
     """
@@ -145,6 +146,8 @@ def kept_folders(paths: list[str]) -> list[str]:
             pass  # then Python writes no bytecode there, in the container or not
     python = [sys.prefix, sys.base_prefix, os.path.dirname(sys.executable), *sys.path]
     python += os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    # the SDK's config files the environment names (a job's own SDK session reads them)
+    python += [os.path.dirname(os.environ.get(name, "")) for name in SDK_CONFIG_VARIABLES]
     for path in python:
         if path and os.path.isdir(path) and any(_inside(path, top) for top in PRIVATE_TOPS):
             wanted.append(os.path.abspath(path))

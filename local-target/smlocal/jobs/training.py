@@ -1,9 +1,11 @@
 """Training jobs, each in a process of its own, as the training container would run them.
 
-Two kinds of program: SageMaker's built-in XGBoost algorithm (emulated with the ``xgboost``
-package), and script mode (framework estimators with ``entry_point``/``source_dir``: the
+Three kinds of program: SageMaker's built-in XGBoost algorithm (emulated with the ``xgboost``
+package), script mode (framework estimators with ``entry_point``/``source_dir``: the
 submitted source is unpacked to ``/opt/ml/code`` and the entry point runs with the ``SM_*``
-environment and the hyperparameters as command-line arguments).
+environment and the hyperparameters as command-line arguments), and the SDK's
+remote-function jobs (``@step`` functions), whose ``ContainerEntrypoint`` -- the SDK's own
+driver script -- runs as it is (see ``jobs.remote_function``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Optional
 from smlocal.artifacts import pack_model, unpack
 from smlocal.containers import runtime
 from smlocal.errors import ExecutionStopped, StepFailed
-from smlocal.jobs import process
+from smlocal.jobs import process, remote_function
 from smlocal.jobs.base import (
     JobContext,
     check_container_path,
@@ -118,6 +120,25 @@ def is_script_mode(request: dict) -> bool:
     return "sagemaker_program" in (request.get("HyperParameters") or {})
 
 
+def resource_config(request: dict) -> dict:
+    """``/opt/ml/input/config/resourceconfig.json`` as SageMaker writes it for one instance."""
+    instance_type = str((request.get("ResourceConfig") or {}).get("InstanceType") or "local")
+    return {
+        "current_host": HOST,
+        "current_instance_type": instance_type,
+        "current_group_name": "homogeneousCluster",
+        "hosts": [HOST],
+        "instance_groups": [
+            {
+                "instance_group_name": "homogeneousCluster",
+                "instance_type": instance_type,
+                "hosts": [HOST],
+            }
+        ],
+        "network_interface_name": "eth0",
+    }
+
+
 def model_uri(request: dict, name: str) -> str:
     return f"{request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz"
 
@@ -150,6 +171,8 @@ class TrainingJobKind:
                     why = str(err)
                 if why:
                     refuse(why)
+        elif remote_function.is_remote_function(spec):
+            self._validate_remote_function(spec)
         elif not isinstance(image, str) or not XGBOOST_IMAGE.search(image):
             refuse(
                 f"training image {image!r} is not supported locally (the local target "
@@ -157,9 +180,10 @@ class TrainingJobKind:
             )
         if spec.get("TrainingInputMode", "File") != "File":
             refuse(f"TrainingInputMode {spec['TrainingInputMode']!r} is not supported locally")
-        refuse_present(
-            spec, ("ContainerEntrypoint", "ContainerArguments"), "the image's own program runs"
-        )
+        if not remote_function.is_remote_function(spec):
+            refuse_present(
+                spec, ("ContainerEntrypoint", "ContainerArguments"), "the image's own program runs"
+            )
         for definition in spec.get("MetricDefinitions") or []:
             try:
                 re.compile(definition.get("Regex", ""))
@@ -189,6 +213,19 @@ class TrainingJobKind:
         check_output_uri(output, "OutputDataConfig S3OutputPath")
 
     @staticmethod
+    def _validate_remote_function(spec: dict) -> None:
+        why = remote_function.unsupported_image(spec.get("TrainingImage"))
+        if why:
+            refuse(why)
+        entry = [str(part) for part in spec["ContainerEntrypoint"]]
+        try:
+            why = runtime.unrunnable(entry)
+        except runtime.ContainerUnavailable as err:
+            why = str(err)
+        if why:
+            refuse(f"{remote_function.FEATURE}: {why}")
+
+    @staticmethod
     def _validate_channel(channel: dict) -> None:
         name = channel.get("ChannelName")
         if not is_expression(name):  # a channel's name is its folder's: SageMaker's pattern
@@ -216,6 +253,13 @@ class TrainingJobKind:
     def run(self, ctx: JobContext) -> None:
         request = ctx.request
         started = datetime.now(timezone.utc)
+        spec = request.get("AlgorithmSpecification") or {}
+        if remote_function.is_remote_function(spec):
+            mismatch = remote_function.python_mismatch(
+                str(spec.get("TrainingImage")), list(spec.get("ContainerArguments") or [])
+            )
+            if mismatch:  # what the SDK's bootstrap would report on SageMaker
+                raise StepFailed(f"ClientError: {mismatch}")
         ml = ctx.ml
         config = ml / "input" / "config"
         config.mkdir(parents=True, exist_ok=True)
@@ -225,14 +269,19 @@ class TrainingJobKind:
         checkpoints = self._fetch_checkpoints(ctx)
         (config / "hyperparameters.json").write_text(json.dumps(raw_hps))
         (config / "inputdataconfig.json").write_text(json.dumps(channels))
-        (config / "resourceconfig.json").write_text(
-            json.dumps({"current_host": HOST, "hosts": [HOST]})
-        )
+        (config / "resourceconfig.json").write_text(json.dumps(resource_config(request)))
         for folder in ("model", "output/data"):
             (ml / folder).mkdir(parents=True, exist_ok=True)
-        spec = request.get("AlgorithmSpecification") or {}
         image = str(spec.get("TrainingImage") or "")
-        if is_script_mode(request):
+        if remote_function.is_remote_function(spec):
+            command = [str(part) for part in spec["ContainerEntrypoint"]]
+            command += [str(part) for part in spec.get("ContainerArguments") or []]
+            env = {"TRAINING_JOB_NAME": ctx.name, "TRAINING_JOB_ARN": ctx.arn}
+            # the container's user is the namespace's root, not the host's login name
+            env.update({name: "" for name in ("USER", "LOGNAME", "LNAME", "USERNAME")})
+            definitions = spec.get("MetricDefinitions") or []
+            workdir = "/"
+        elif is_script_mode(request):
             command, env = self._script(ctx, raw_hps, channels)
             definitions = spec.get("MetricDefinitions") or []
             workdir = CODE_DIR
@@ -352,7 +401,7 @@ class TrainingJobKind:
             "SM_LOG_LEVEL": str(hps.get("sagemaker_container_log_level", 20)),
             "SM_NETWORK_INTERFACE_NAME": "eth0",
             "SM_INPUT_DATA_CONFIG": json.dumps(channels),
-            "SM_RESOURCE_CONFIG": json.dumps({"current_host": HOST, "hosts": [HOST]}),
+            "SM_RESOURCE_CONFIG": json.dumps(resource_config(ctx.request)),
             "SM_TRAINING_ENV": json.dumps(
                 {
                     "job_name": ctx.name,

@@ -1,0 +1,1 @@
+"""The abalone pipeline written as ``@step`` functions (the SageMaker SDK's function steps)."""
