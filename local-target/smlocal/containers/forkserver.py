@@ -11,7 +11,8 @@ Protocol (one JSON object per line): requests on stdin ``{"id", "spec", "stdout"
 (or the earlier ``{"id", "target", "mapping", "env", "cwd", ...}``); answers on stdout
 ``{"ready": true}`` once, then ``{"id", "pid"}`` and later ``{"id", "exit", "max_rss_kib"}``
 per request.
-The server exits when its stdin closes. Linux only: forking a process that has loaded these
+The server exits when its stdin closes -- also when the engine's process is killed -- and
+ends its running steps' process groups first. Linux only: forking a process that has loaded these
 libraries is not safe on macOS.
 """
 
@@ -109,6 +110,22 @@ def _child(request: dict, keep_closed: list[int], server: int) -> None:
         os._exit(code)
 
 
+def end_children(children: dict[int, int]) -> None:
+    """Kill every running step's process group: what the steps started ends with them.
+
+    Each child leads its own session, so its group holds the programs it started too; a
+    child that has not yet left the server's group is killed alone.
+    """
+    for pid in list(children):
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+
+
 def serve() -> None:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     quiet = os.open(os.devnull, os.O_WRONLY)
@@ -152,7 +169,8 @@ def serve() -> None:
                 os.read(wake_r, 4096)
                 continue
             data = os.read(0, 1 << 16)
-            if not data:
+            if not data:  # the engine's process has gone (or closed us): so do the steps
+                end_children(children)
                 return
             pending += data
             while b"\n" in pending:
