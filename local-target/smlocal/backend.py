@@ -209,7 +209,7 @@ class LocalBackend:
             self.history.finish_execution(arn, status, reason)
         except Exception as err:
             self.unrecorded[arn] = (status, reason)
-            log.warning("execution %s ended %s; this could not be recorded: %s", arn, status, err)
+            log.info("execution %s ended %s; this could not be recorded: %s", arn, status, err)
             return
         self._keep_picture_inputs(engine, definition)
 
@@ -227,7 +227,7 @@ class LocalBackend:
             (folder / "definition.json").write_text(definition)
             (folder / "statuses.json").write_text(json.dumps(statuses))
         except Exception as err:  # a full disk: the run's outcome stands without its picture
-            log.warning("the picture of %s cannot be kept: %s", engine.info.arn, err)
+            log.info("the picture of %s cannot be kept: %s", engine.info.arn, err)
 
     def execution(self, arn: str) -> dict:
         record = self.history.execution(arn)

@@ -91,9 +91,20 @@ def _zombie(pid: int) -> bool:
         return False
 
 
+def _full(path: Path) -> bool:
+    """Whether the state folder's filesystem has no room left (SQLite says "I/O error")."""
+    try:
+        stat = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < 64 * 1024
+
+
 def state_error(path: Path, err: Exception) -> Optional[StateError]:
     """The StateError an SQLite or OS error on the state file means, or None if it is ours."""
     text = str(err).lower()
+    if "disk i/o error" in text and _full(path):
+        text = "disk is full"
     for needles, what, todo in _PROBLEMS:
         if any(n in text for n in needles):
             return StateError(f"{path}: the state file {what} ({err}); {todo}")
@@ -151,8 +162,16 @@ class Database:
             return sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None)
 
     @contextlib.contextmanager
-    def _opened(self) -> Iterator[sqlite3.Connection]:
-        conn = self._guard(self._connect)
+    def _opened(self, reading: bool = False) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._connect()
+        except (sqlite3.Error, OSError) as err:
+            if not (reading and _full(self.path)):
+                raise state_error(self.path, err) or err
+            # SQLite cannot remake the WAL index on a full disk: read the file as it is
+            # (complete: the WAL is folded in when the last connection closes)
+            conn = self._guard(self._connect_read_only)
+            conn.row_factory = sqlite3.Row
         try:
             yield conn
         finally:
@@ -177,7 +196,7 @@ class Database:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        with self._opened() as conn:
+        with self._opened(reading=True) as conn:
             try:
                 yield conn
             except (sqlite3.Error, OSError) as err:

@@ -247,7 +247,7 @@ class Engine:
                     self.info.arn, spec.name, "Stopped", failure_reason="Stopped by request"
                 )
             except Exception as err:  # cannot be recorded: the execution still stops
-                log.warning("step %s: its stop could not be recorded: %s", spec.name, err)
+                log.info("step %s: its stop could not be recorded: %s", spec.name, err)
             return "Stopped", None, None
         except StepFailed as err:
             reason = str(err)
@@ -260,9 +260,7 @@ class Engine:
                     metadata=getattr(err, "metadata", None),
                 )
             except Exception as record_error:
-                log.warning(
-                    "step %s: its failure could not be recorded: %s", spec.name, record_error
-                )
+                log.info("step %s: its failure could not be recorded: %s", spec.name, record_error)
             return "Failed", None, reason
         except Exception as err:  # an engine fault must fail the step, not hang the execution
             reason = internal_error(err, job_dir)
@@ -288,7 +286,7 @@ class Engine:
         try:
             self.history.step_finished(self.info.arn, name, "Failed", failure_reason=reason)
         except Exception as err:  # e.g. the disk is full: the execution's reason still says why
-            log.warning("step %s: its failure could not be recorded: %s", name, err)
+            log.info("step %s: its failure could not be recorded: %s", name, err)
 
     def _attempts(self, spec: StepSpec, ctx: StepContext) -> StepOutcome:
         """Run the step's executor, again as its RetryPolicies say; each attempt in its own folder."""

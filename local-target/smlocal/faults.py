@@ -29,7 +29,8 @@ def describe(err: BaseException) -> Optional[str]:
     if isinstance(err, StateError):
         return str(err)
     if isinstance(err, OSError) and err.errno in STORAGE_ERRNOS:
-        where = f": {err.filename}" if err.filename else ""
+        target = err.filename2 or err.filename  # a copy's destination is what was written
+        where = f": {target}" if target else ""
         return f"{err.strerror or os.strerror(err.errno)}{where}"
     if isinstance(err, sqlite3.OperationalError) and "disk" in str(err).lower():
         return f"the state database: {err}"

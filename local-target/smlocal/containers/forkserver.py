@@ -18,6 +18,7 @@ libraries is not safe on macOS.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -110,6 +111,29 @@ def _child(request: dict, keep_closed: list[int], server: int) -> None:
         os._exit(code)
 
 
+@contextlib.contextmanager
+def dying_with_engine():
+    """While the server reads no input (its imports), the kernel ends it with the engine.
+
+    Afterwards the closing of its input says so. The parent-death signal is not kept: it
+    would come when the engine's thread that started the server ends, not the engine.
+    """
+    from smlocal.containers import launch, namespace
+
+    parent = os.environ.pop(launch.PARENT_ENV, "")
+    if parent:
+        namespace.die_with_parent()
+        if os.getppid() != int(parent):  # it ended before the line above
+            os._exit(1)
+    try:
+        yield
+    finally:
+        if parent:
+            namespace.die_with_parent(0)
+            if os.getppid() != int(parent):
+                os._exit(1)
+
+
 def end_children(children: dict[int, int]) -> None:
     """Kill every running step's process group: what the steps started ends with them.
 
@@ -130,7 +154,8 @@ def serve() -> None:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # nothing but answers may reach the engine
-    preload()
+    with dying_with_engine():
+        preload()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)

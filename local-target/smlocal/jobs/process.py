@@ -363,7 +363,7 @@ class ForkServer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=child_environment(),
+            env=child_environment({launch.PARENT_ENV: str(os.getpid())}),
             cwd="/",
             start_new_session=True,
         )
