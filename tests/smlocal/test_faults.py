@@ -92,6 +92,9 @@ def test_an_execution_whose_process_died_ends_with_its_steps(tmp_path):
     assert steps["Running"].status == "Failed"
     assert "ended before it finished" in steps["Running"].failure_reason
     assert steps["Done"].status == "Succeeded"
+    with sqlite3.connect(tmp_path / "state.sqlite") as conn:  # recorded, not only shown
+        recorded = dict(conn.execute("SELECT name, status FROM steps").fetchall())
+    assert recorded == {"Running": "Failed", "Done": "Succeeded"}
 
 
 def test_an_execution_that_died_while_stopping_reads_stopped(tmp_path):
