@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from typing import Callable, NoReturn, Optional
 
@@ -112,8 +114,32 @@ def require_credentials(parser: argparse.ArgumentParser) -> None:
         )
 
 
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (what was started is stopped first), then exit 143."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def interrupt_code(interrupt: BaseException) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM: the codes a shell gives a process each signal ended."""
+    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+
+
+def interrupt_name(interrupt: BaseException) -> str:
+    return "Terminated" if isinstance(interrupt, Terminated) else "Interrupted"
+
+
 def run_command(command: Callable[[Optional[list]], None], argv: Optional[list]) -> NoReturn:
     """Run a CLI's ``command(argv)`` and exit with its code; Ctrl-C is exit code 130.
+
+    SIGTERM is handled as Ctrl-C is (a service manager or ``timeout`` stops a run as cleanly
+    as a user does), with exit code 143.
 
     From the command line (``argv`` None) the process then ends at once, output flushed:
     tearing down the SDK's modules and waiting for the local target's warm step-process
@@ -121,16 +147,31 @@ def run_command(command: Callable[[Optional[list]], None], argv: Optional[list])
     (records are committed; the server exits when its input closes). Called from Python
     with ``argv``, it raises SystemExit as usual.
     """
+    from smlocal.errors import StateError
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        command(argv)
-        code = 0
-    except KeyboardInterrupt:  # before an execution exists there is nothing to stop
-        print("\nInterrupted.", file=sys.stderr)
-        code = 130
-    except SystemExit as exit_:
-        code = exit_.code
+        try:
+            command(argv)
+            code = 0
+        except KeyboardInterrupt as interrupt:  # before an execution exists: nothing to stop
+            print(f"\n{interrupt_name(interrupt)}.", file=sys.stderr)
+            code = interrupt_code(interrupt)
+        except SystemExit as exit_:
+            code = exit_.code
+        except StateError as err:  # the state folder is the user's to fix: one line
+            print(f"error: {err}", file=sys.stderr)
+            code = 1
+    except KeyboardInterrupt as again:  # a second signal while the first was reported
+        code = interrupt_code(again)
     if argv is not None:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         sys.exit(code)
+    if main_thread:  # leaving now: a further Ctrl-C must not interrupt the leaving
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1

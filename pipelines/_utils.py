@@ -7,7 +7,14 @@ import importlib
 import inspect
 import json
 import os
+import re
 from typing import Any, Optional
+
+# How deep a flag's value may nest: far more than any kwargs or parameters need, and well
+# inside what the SDK and botocore walk recursively afterwards.
+MAX_DEPTH = 32
+MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+REGION = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class UsageError(ValueError):
@@ -17,6 +24,8 @@ class UsageError(ValueError):
 def convert_struct(str_struct: Optional[str] = None, flag: str = "--kwargs") -> Any:
     """Parses a dict or list given as JSON or as a Python literal (``{}`` when empty).
 
+    Any value that cannot be parsed -- malformed, too deep, too large -- is the user's to fix.
+
     Raises:
         UsageError: naming ``flag`` and what is wrong with the value.
     """
@@ -24,15 +33,52 @@ def convert_struct(str_struct: Optional[str] = None, flag: str = "--kwargs") -> 
         return {}
     text = str(str_struct).strip()
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as json_error:
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise UsageError(
-                f"{flag}: not valid JSON or a Python literal ({json_error.msg} at position "
-                f"{json_error.pos}): {text[:80]!r}"
-            ) from None
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep(flag) from None
+    except (ValueError, MemoryError) as json_error:  # JSONDecodeError, or a 5,000-digit number
+        value = _literal(text, flag, json_error)
+    if _depth(value) > MAX_DEPTH:
+        raise _too_deep(flag)
+    return value
+
+
+def _literal(text: str, flag: str, json_error: Exception) -> Any:
+    """The value as a Python literal, or a UsageError that cites the JSON reading's error."""
+    if isinstance(json_error, json.JSONDecodeError):
+        why = f"{json_error.msg} at position {json_error.pos}"
+    else:
+        why = str(json_error).split(";")[0] or type(json_error).__name__
+    try:
+        return ast.literal_eval(text)
+    except RecursionError:
+        raise _too_deep(flag) from None
+    except (ValueError, SyntaxError, TypeError, MemoryError, OverflowError):
+        raise UsageError(
+            f"{flag}: not valid JSON or a Python literal ({why}): {text[:80]!r}"
+        ) from None
+
+
+def _too_deep(flag: str) -> "UsageError":
+    return UsageError(f"{flag}: the value nests more than {MAX_DEPTH} levels deep")
+
+
+def _depth(value: Any) -> int:
+    """How deep lists, tuples and dicts nest in ``value`` (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            children = list(item)
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _as_dict(value: Any, flag: str) -> dict:
@@ -70,6 +116,11 @@ def parse_tags(str_struct: Optional[str], flag: str = "--tags") -> list:
 
 def import_pipeline_module(module_name: str):
     """The pipeline module, or a UsageError saying why it cannot be used."""
+    if not MODULE_NAME.match(module_name or ""):
+        raise UsageError(
+            f"--module-name: {module_name!r} is not a module name "
+            "(expected a dotted name such as pipelines.abalone.pipeline)"
+        )
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
@@ -115,7 +166,16 @@ def default_region() -> Optional[str]:
 
 
 def with_region(module_name: str, kwargs: dict, fallback: Optional[str] = None) -> dict:
-    """Fill in ``region`` when the module's get_pipeline needs one and none was passed."""
+    """Fill in ``region`` when the module's get_pipeline needs one and none was passed.
+
+    Raises:
+        UsageError: when the region passed is not a region name.
+    """
+    region = kwargs.get("region")
+    if region is not None and not (isinstance(region, str) and REGION.match(region)):
+        raise UsageError(
+            f"--kwargs: region must be an AWS region name such as 'us-east-1', got {region!r}"
+        )
     module = import_pipeline_module(module_name)
     if "region" in inspect.signature(module.get_pipeline).parameters and not kwargs.get("region"):
         region = default_region() or fallback
@@ -129,7 +189,13 @@ def get_pipeline_driver(module_name, passed_args=None):
     module = import_pipeline_module(module_name)
     kwargs = passed_args if isinstance(passed_args, dict) else parse_kwargs(passed_args)
     _check_kwargs(module.get_pipeline, kwargs, module_name)
-    return module.get_pipeline(**kwargs)
+    pipeline = module.get_pipeline(**kwargs)
+    if not all(callable(getattr(pipeline, m, None)) for m in ("definition", "upsert", "start")):
+        raise UsageError(
+            f"--module-name: {module_name}.get_pipeline() returned {type(pipeline).__name__}, "
+            "not a sagemaker.workflow.pipeline.Pipeline"
+        )
+    return pipeline
 
 
 def get_pipeline_custom_tags(module_name, args, tags):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipelines import _cli
 from pipelines._utils import UsageError
+from smlocal.errors import StateError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +94,8 @@ def _main(argv):
                 content = graph.to_dot(dag)
     except UsageError as err:
         _cli.usage_error(parser, str(err))
+    except StateError:
+        raise  # one line, from run_command
     except Exception as e:  # the template's contract: report, trace, exit 1
         print(f"Exception: {e}")
         import traceback
@@ -102,9 +105,11 @@ def _main(argv):
     if args.graph:
         try:
             graph.render(dag, args.graph, title=pipeline.name)
+            _cli.stderr(f"Wrote the pipeline's graph to {args.graph}")
+        except graph.TooLarge as note:
+            _cli.stderr(f"--graph: {note}")
         except OSError as err:
             _cli.usage_error(parser, f"--graph: cannot write {args.graph!r}: {err.strerror}")
-        _cli.stderr(f"Wrote the pipeline's graph to {args.graph}")
     if not wants_content(args):
         return
     if args.file_name:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -200,6 +201,11 @@ class Registry:
         return self.version(group, number)
 
 
+def _comparable(value: Any) -> bool:
+    """A metric that can be ranked: a number, not NaN (NaN is never the best)."""
+    return isinstance(value, (int, float)) and not math.isnan(value)
+
+
 def compare(versions: list[Version], approved: Optional[Version] = None) -> dict:
     """Metrics side by side, the difference to the latest approved version, the best marked.
 
@@ -211,7 +217,7 @@ def compare(versions: list[Version], approved: Optional[Version] = None) -> dict
         approved = next((v for v in versions if v.status == "Approved"), None)
     best = {}
     for name in names:
-        scored = [v for v in versions if name in v.metrics]
+        scored = [v for v in versions if _comparable(v.metrics.get(name))]
         pick = min if lower_is_better(name) else max
         best[name] = pick(scored, key=lambda v: v.metrics[name]).version if scored else None
     rows = []
@@ -473,13 +479,15 @@ def main(argv=None) -> None:
                 parser,
                 "no AWS credentials found; configure them, or pass --local for the local registry",
             )
-    registry = open_registry(args.local, args.region)
-    if getattr(args, "deploy", None):
-        os.environ[endpoints.LOCAL_NOTICE] = "0"  # the URL is printed below
-        args.deployer = endpoints.deployer(args, registry.client, parser)
+    from smlocal.errors import StateError
+
     try:
+        registry = open_registry(args.local, args.region)
+        if getattr(args, "deploy", None):
+            os.environ[endpoints.LOCAL_NOTICE] = "0"  # the URL is printed below
+            args.deployer = endpoints.deployer(args, registry.client, parser)
         print(run(args, registry))
-    except (RegistryCommandError, DeployError) as err:
+    except (RegistryCommandError, DeployError, StateError) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
 
 

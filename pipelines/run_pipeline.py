@@ -80,7 +80,9 @@ def _reporter(quiet: bool):
     return (lambda *args, **kwargs: None) if quiet else print
 
 
-def _failure_summary(execution, steps: list) -> str:
+def _failure_summary(execution, steps: list, status: str) -> str:
+    if status == "Stopped":
+        return "Execution stopped."
     failed = [s for s in steps if s.get("StepStatus") == "Failed"]
     if failed:
         step = failed[0]
@@ -89,20 +91,31 @@ def _failure_summary(execution, steps: list) -> str:
     return f"Execution failed: {reason}" if reason else "Execution failed."
 
 
-def _wait_local(execution, live_types: Optional[dict]) -> str:
-    """Block on a local execution, showing progress if ``live_types``; Ctrl-C stops it."""
-    from smlocal.wait import wait_for
+def _wait_local(execution, live_types: Optional[dict]) -> tuple[str, Optional[KeyboardInterrupt]]:
+    """Block on a local execution, showing progress if ``live_types``; Ctrl-C or SIGTERM stops it.
+
+    Returns the final status and the interruption that stopped it, if any. A second
+    interruption while stopping leaves at once: the execution then reads Stopped (or, if it
+    had not stopped yet, ended) from its record, and its processes end with this one.
+    """
+    from botocore.exceptions import ClientError
+    from smlocal.wait import settle, wait_for
     from pipelines.progress import follow
 
     def wait() -> str:
-        return follow(execution, live_types) if live_types is not None else wait_for(execution)
+        status = follow(execution, live_types) if live_types is not None else wait_for(execution)
+        settle(execution)
+        return status
 
     try:
-        return wait()
-    except KeyboardInterrupt:
-        print("\nInterrupted: stopping the execution...", file=sys.stderr)
-        execution.stop()
-        return wait()
+        return wait(), None
+    except KeyboardInterrupt as interrupt:
+        print(f"\n{_cli.interrupt_name(interrupt)}: stopping the execution...", file=sys.stderr)
+        try:
+            execution.stop()
+        except ClientError:  # it ended meanwhile
+            pass
+        return wait(), interrupt
 
 
 def main(argv=None):
@@ -139,6 +152,7 @@ def _main(argv):
 
     from pipelines._utils import get_pipeline_custom_tags
     from smlocal import config as local_config
+    from smlocal.errors import StateError
 
     role_arn = args.role_arn or local_config.LOCAL_ROLE_ARN
     say = _reporter(args.quiet)
@@ -173,10 +187,11 @@ def _main(argv):
 
         say("Waiting for the execution to finish...")
         live = args.local and not args.quiet and sys.stdout.isatty()
+        interrupt = None
         if args.local:
             from pipelines.progress import step_types
 
-            status = _wait_local(execution, step_types(parsed) if live else None)
+            status, interrupt = _wait_local(execution, step_types(parsed) if live else None)
         else:
             try:
                 execution.wait(delay=WAIT_DELAY_SECONDS, max_attempts=WAIT_MAX_ATTEMPTS)
@@ -198,10 +213,14 @@ def _main(argv):
             say(f"A picture of this execution: pipelines-local picture {execution_id}")
         print(("" if args.quiet else "\n") + f"Execution status: {status}")
         if status != "Succeeded":
-            print(_failure_summary(execution, steps), file=sys.stderr)
-            sys.exit(130 if status == "Stopped" else 1)
+            print(_failure_summary(execution, steps, status), file=sys.stderr)
+            if status == "Stopped":
+                sys.exit(_cli.interrupt_code(interrupt) if interrupt else _cli.EXIT_INTERRUPTED)
+            sys.exit(1)
     except UsageError as err:
         _cli.usage_error(parser, str(err))
+    except StateError:
+        raise  # one line, from run_command
     except Exception as e:  # the template's contract: report, trace, exit 1
         print(f"Exception: {e}")
         traceback.print_exc()

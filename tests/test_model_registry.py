@@ -189,3 +189,15 @@ def test_metric_helpers():
         Version("g", 2, "a2", "Approved", None, None, None, {"accuracy": 0.9}),
     ]
     assert compare(versions)["Best"] == {"accuracy": 2}
+
+
+def test_a_nan_metric_is_never_the_best():
+    nan = float("nan")
+    versions = [
+        Version("g", 1, "a1", "Approved", None, None, None, {"mse": nan, "accuracy": nan}),
+        Version("g", 2, "a2", "Approved", None, None, None, {"mse": 4.0, "accuracy": 0.8}),
+        Version("g", 3, "a3", "Approved", None, None, None, {"mse": 5.0, "accuracy": 0.7}),
+    ]
+    assert compare(versions)["Best"] == {"accuracy": 2, "mse": 2}
+    only_nan = [Version("g", 1, "a1", "Approved", None, None, None, {"mse": nan})]
+    assert compare(only_nan)["Best"] == {"mse": None}

@@ -70,3 +70,43 @@ def test_unexpected_and_missing_keyword_arguments():
         )
     with pytest.raises(UsageError, match="needs 'region'"):
         get_pipeline_driver("pipelines.abalone.pipeline", {})
+
+
+@pytest.mark.parametrize(
+    "text,why",
+    [
+        ("[" * 3000 + "]" * 3000, "the value nests more than 32 levels deep"),  # JSON recursion
+        ('{"a": ' + "[" * 40 + "]" * 40 + "}", "the value nests more than 32 levels deep"),
+        ("{'a': " + "[" * 3000 + "]" * 3000 + "}", "not valid JSON or a Python literal"),
+        ('{"a": ' + "9" * 5000 + "}", "not valid JSON or a Python literal"),  # int digit limit
+        ("{" * 200000, "not valid JSON or a Python literal"),
+    ],
+)
+def test_values_that_cannot_be_parsed_however_deep_or_large_are_usage_errors(text, why):
+    with pytest.raises(UsageError, match=f"^--parameters: {why}") as caught:
+        parse_kwargs(text, "--parameters")
+    assert "\n" not in str(caught.value)
+
+
+def test_the_module_name_must_be_a_dotted_name():
+    for name in ("", " ", ".abalone", "pipelines..abalone", "a-b"):
+        with pytest.raises(UsageError, match="--module-name: .* is not a module name"):
+            get_pipeline_driver(name, {})
+
+
+def test_get_pipeline_must_return_a_pipeline(tmp_path, monkeypatch):
+    (tmp_path / "returns_a_dict.py").write_text("def get_pipeline(region):\n    return {}\n")
+    (tmp_path / "returns_none.py").write_text("def get_pipeline(region):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError, match=r"returns_a_dict.get_pipeline\(\) returned dict, not"):
+        get_pipeline_driver("returns_a_dict", {"region": "us-east-1"})
+    with pytest.raises(UsageError, match=r"returns_none.get_pipeline\(\) returned NoneType"):
+        get_pipeline_driver("returns_none", {"region": "us-east-1"})
+
+
+@pytest.mark.parametrize("region", [5, "", "us east 1", ["us-east-1"]])
+def test_a_region_that_is_not_a_region_name_is_a_usage_error(region):
+    from pipelines._utils import with_region
+
+    with pytest.raises(UsageError, match="--kwargs: region must be an AWS region name"):
+        with_region("pipelines.abalone.pipeline", {"region": region})

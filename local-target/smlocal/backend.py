@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from smlocal import config
+from smlocal import config, faults
 from smlocal.callbacks import CallbackStore
 from smlocal.definition import load
 from smlocal.engine import Engine, ExecutionInfo, Services, compile_plan, preflight
@@ -83,6 +83,8 @@ class LocalBackend:
             history=self.history,
         )
         self.threads: dict[str, threading.Thread] = {}
+        # Final statuses that could not be recorded (a full disk), as this process knows them.
+        self.unrecorded: dict[str, tuple[str, Optional[str]]] = {}
 
     def arn(self, kind: str, name: str) -> str:
         return config.arn(self.region, self.account, kind, name)
@@ -193,31 +195,47 @@ class LocalBackend:
         return arn
 
     def _run(self, engine: Engine, definition: str) -> None:
+        """The execution's thread: run, record the final status, then keep its picture's inputs.
+
+        Whatever fails here -- the engine, or writing the record on a full disk -- the
+        execution ends: its final status is kept in memory when it cannot be recorded.
+        """
+        arn = engine.info.arn
         try:
             status, reason = engine.run()
         except BaseException as err:  # the record must never stay "Executing"
-            self.history.finish_execution(engine.info.arn, "Failed", f"InternalError: {err}")
-            raise
-        self._draw(engine, definition, status)
-        self.history.finish_execution(engine.info.arn, status, reason)
+            status, reason = "Failed", f"InternalError: {faults.describe(err) or err}"
+        try:
+            self.history.finish_execution(arn, status, reason)
+        except Exception as err:
+            self.unrecorded[arn] = (status, reason)
+            log.info("execution %s ended %s; this could not be recorded: %s", arn, status, err)
+            return
+        self._keep_picture_inputs(engine, definition)
 
-    def _draw(self, engine: Engine, definition: str, status: str) -> None:
+    def _keep_picture_inputs(self, engine: Engine, definition: str) -> None:
         """Keep what the execution's picture is drawn from, beside its steps' folders.
 
-        The picture itself (steps coloured by status) is drawn on request, by
-        ``pipelines-local picture <execution id>``: drawing it after every run cost each run
-        about a second, for a file few open.
+        Written once the status is final, and never failing the run: the picture itself
+        (steps coloured by status) is drawn on request, by ``pipelines-local picture
+        <execution id>``, which also bounds its size.
         """
         folder = engine.work_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        statuses = {s.name: s.status for s in self.history.steps(engine.info.arn)}
-        (folder / "definition.json").write_text(definition)
-        (folder / "statuses.json").write_text(json.dumps(statuses))
+        try:
+            statuses = {s.name: s.status for s in self.history.steps(engine.info.arn)}
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "definition.json").write_text(definition)
+            (folder / "statuses.json").write_text(json.dumps(statuses))
+        except Exception as err:  # a full disk: the run's outcome stands without its picture
+            log.info("the picture of %s cannot be kept: %s", engine.info.arn, err)
 
     def execution(self, arn: str) -> dict:
         record = self.history.execution(arn)
         if record is None:
             raise NotFound(f"Pipeline execution '{arn}' does not exist.")
+        if arn in self.unrecorded:
+            status, reason = self.unrecorded[arn]
+            record = {**record, "status": status, "failure_reason": reason}
         return record
 
     def stop_execution(self, arn: str) -> None:

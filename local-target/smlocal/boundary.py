@@ -22,6 +22,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.awsrequest import HeadersDict
 
 from smlocal import polling, services
+from smlocal.errors import StateError
 from smlocal.services.base import ServiceError
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ def _answer(model, context, **_kwargs):
         polling.remember(service_name, operation, params, region, parsed)
     except ServiceError as err:
         parsed, status = err.response(), err.status
+    except StateError:  # not a fault of the call: the state folder is for the user to fix
+        raise
     except Exception as err:  # a fault of ours, never the caller's: say so, keep the trace
         log.exception("local target: %s.%s failed", service_name, operation)
         parsed = ServiceError(

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from smlocal import config
+from smlocal import config, errors
 from smlocal.housekeeping import CACHES, ENVIRONMENTS, Plan, StateFolder
 
 PICTURE = "pipeline.png"
@@ -153,7 +153,10 @@ def draw(args: argparse.Namespace, state: StateFolder) -> str:
     statuses = json.loads((execution.folder / "statuses.json").read_text())
     out = Path(args.picture) if args.picture else execution.folder / PICTURE
     title = f"{execution.pipeline} · execution {execution.id} · {execution.status}"
-    graph.render(graph.build(definition, statuses), out, title=title)
+    try:
+        graph.render(graph.build(definition, statuses), out, title=title)
+    except graph.TooLarge as note:
+        return f"The picture of execution {execution.id} was {note}"
     return f"Wrote the picture of execution {execution.id} to {out}"
 
 
@@ -207,7 +210,7 @@ def main(argv: Optional[list] = None) -> None:
         return
     try:
         print(run(args, StateFolder(home)))
-    except StateError as err:
+    except (StateError, errors.StateError) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
 
 

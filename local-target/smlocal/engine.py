@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional
 
-from smlocal import retries
+from smlocal import faults, retries
 from smlocal.definition import Plan, StepSpec, own_arguments, refusal
 from smlocal.errors import DefinitionError, ExecutionStopped, StepFailed, UserDataError
 from smlocal.executions import ExecutionStore, StepRecord, now, to_json
@@ -149,7 +149,10 @@ class Engine:
                 finished, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
                     name = running.pop(future)
-                    status, outcome, reason = future.result()
+                    try:
+                        status, outcome, reason = future.result()
+                    except Exception as err:  # never expected; the execution still ends
+                        status, outcome, reason = "Failed", None, internal_error(err, None)
                     state[name] = status
                     outcomes[name] = outcome
                     if status == "Failed" and failure is None:
@@ -200,11 +203,11 @@ class Engine:
     def _run_step(self, spec: StepSpec) -> tuple[str, Optional[bool], Optional[str]]:
         """Runs in a worker thread; returns (status, condition outcome, failure reason)."""
         job_dir = self.work_dir / spec.name
-        self.history.step_started(
-            self.info.arn, spec.name, spec.type, spec.display_name, str(job_dir / "logs")
-        )
         cache_key = None
         try:
+            self.history.step_started(
+                self.info.arn, spec.name, spec.type, spec.display_name, str(job_dir / "logs")
+            )
             arguments = evaluate(own_arguments(spec), self.scope)
             fields = evaluate(step_fields(spec), self.scope)
             cache_key = self._cache_key(spec)
@@ -239,35 +242,51 @@ class Engine:
             result = self._attempts(spec, ctx)
             self._publish(spec, result.properties)
         except ExecutionStopped:
-            self.history.step_finished(
-                self.info.arn, spec.name, "Stopped", failure_reason="Stopped by request"
-            )
+            try:
+                self.history.step_finished(
+                    self.info.arn, spec.name, "Stopped", failure_reason="Stopped by request"
+                )
+            except Exception as err:  # cannot be recorded: the execution still stops
+                log.info("step %s: its stop could not be recorded: %s", spec.name, err)
             return "Stopped", None, None
         except StepFailed as err:
             reason = str(err)
+            try:
+                self.history.step_finished(
+                    self.info.arn,
+                    spec.name,
+                    "Failed",
+                    failure_reason=reason,
+                    metadata=getattr(err, "metadata", None),
+                )
+            except Exception as record_error:
+                log.info("step %s: its failure could not be recorded: %s", spec.name, record_error)
+            return "Failed", None, reason
+        except Exception as err:  # an engine fault must fail the step, not hang the execution
+            reason = internal_error(err, job_dir)
+            self._record_failure(spec.name, reason)
+            return "Failed", None, reason
+        try:
             self.history.step_finished(
                 self.info.arn,
                 spec.name,
-                "Failed",
-                failure_reason=reason,
-                metadata=getattr(err, "metadata", None),
+                "Succeeded",
+                metadata=result.metadata,
+                properties=result.properties,
+                cache_key=cache_key if spec.cache_config.get("Enabled") else None,
             )
+        except Exception as err:  # the record cannot be written (disk full): the step fails
+            reason = internal_error(err, job_dir)
+            self._record_failure(spec.name, reason)
             return "Failed", None, reason
-        except Exception as err:  # an engine fault must fail the step, not hang the execution
-            job_dir.mkdir(parents=True, exist_ok=True)
-            (job_dir / "engine-error.log").write_text(traceback.format_exc())
-            reason = f"InternalError: {type(err).__name__}: {err} (details in {job_dir / 'engine-error.log'})"
-            self.history.step_finished(self.info.arn, spec.name, "Failed", failure_reason=reason)
-            return "Failed", None, reason
-        self.history.step_finished(
-            self.info.arn,
-            spec.name,
-            "Succeeded",
-            metadata=result.metadata,
-            properties=result.properties,
-            cache_key=cache_key if spec.cache_config.get("Enabled") else None,
-        )
         return "Succeeded", result.outcome, None
+
+    def _record_failure(self, name: str, reason: str) -> None:
+        """Record a step's failure if the state can be written; the engine goes on if not."""
+        try:
+            self.history.step_finished(self.info.arn, name, "Failed", failure_reason=reason)
+        except Exception as err:  # e.g. the disk is full: the execution's reason still says why
+            log.info("step %s: its failure could not be recorded: %s", name, err)
 
     def _attempts(self, spec: StepSpec, ctx: StepContext) -> StepOutcome:
         """Run the step's executor, again as its RetryPolicies say; each attempt in its own folder."""
@@ -285,10 +304,10 @@ class Engine:
             except UserDataError as err:  # the user's data or code: ClientError, not retried
                 error = StepFailed(f"ClientError: {err}")
             except Exception as err:  # the local target's own fault while running the step
-                (ctx.job_dir / "engine-error.log").write_text(traceback.format_exc())
+                storage = faults.describe(err)
                 error = StepFailed(
-                    f"InternalError: {type(err).__name__}: {err} (details in {ctx.job_dir / 'engine-error.log'})",
-                    kind=retries.SERVICE_FAULT,
+                    internal_error(err, ctx.job_dir),
+                    kind=None if storage else retries.SERVICE_FAULT,  # a full disk stays full
                 )
             delay = retries.delay_before_retry(
                 spec.retry_policies, error.kind, attempt, first_start
@@ -353,6 +372,21 @@ class Engine:
         expire = parse_duration(spec.cache_config.get("ExpireAfter", ""))
         not_before = now() - expire if expire else None
         return self.history.cached_step(self.info.pipeline_name, spec.name, key, not_before)
+
+
+def internal_error(err: BaseException, job_dir: Optional[Path]) -> str:
+    """The failure reason for a fault of the local target's: one line, details kept if possible.
+
+    A storage fault (disk full, read-only) says so and where; anything else names the error
+    and the ``engine-error.log`` that holds its traceback -- when that file could be written.
+    """
+    storage = faults.describe(err)
+    if storage:
+        return f"InternalError: the local target could not write: {storage}"
+    detail = traceback.format_exc()
+    log_file = faults.write_quietly(job_dir / "engine-error.log", detail) if job_dir else None
+    where = f" (details in {log_file})" if log_file else ""
+    return f"InternalError: {type(err).__name__}: {err}{where}"
 
 
 def preflight(plan: Plan, steps: set[str], scope: Scope, services: Services, region: str) -> None:

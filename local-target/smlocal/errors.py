@@ -36,3 +36,7 @@ class StepFailed(LocalTargetError):
 
 class ExecutionStopped(LocalTargetError):
     """The execution was asked to stop while the step ran."""
+
+
+class StateError(LocalTargetError):
+    """The state folder cannot be used as it is (named, with what is wrong and what to do)."""

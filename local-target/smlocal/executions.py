@@ -97,13 +97,25 @@ class ExecutionStore:
         self._add_columns()
 
     def _add_columns(self) -> None:
-        """Bring a state database of an earlier version up to this schema."""
+        """Bring a state database of an earlier version up to this schema.
+
+        Only when it lacks a column: a read-only state file of this version opens as it is.
+        """
+        with self.db.reading() as conn:
+            missing = self._missing_columns(conn)
+        if not missing:
+            return
         with self.db.transaction() as conn:
-            for table, columns in ADDED_COLUMNS.items():
-                have = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
-                for column, kind in columns.items():
-                    if column not in have:
-                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            for table, column, kind in self._missing_columns(conn):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    @staticmethod
+    def _missing_columns(conn) -> list[tuple[str, str, str]]:
+        missing = []
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+            missing += [(table, c, kind) for c, kind in columns.items() if c not in have]
+        return missing
 
     # pipelines
     def upsert_pipeline(
@@ -252,10 +264,35 @@ class ExecutionStore:
             return None
         record = dict(row)
         if record["status"] in ACTIVE and not pid_alive(record["pid"]):
-            reason = "the process running this execution ended before it finished"
-            self.finish_execution(arn, "Failed", reason)
-            record.update(status="Failed", failure_reason=reason)
+            record.update(self._mark_lost(record))
         return record
+
+    def _mark_lost(self, record: dict) -> dict:
+        """An execution whose process ended unfinished: it and its unfinished steps end too.
+
+        Stopped if a stop was asked for (the process ended while stopping), else Failed; each
+        step still Executing or Stopping gets the same end and reason, none stays running.
+        """
+        stopping = bool(record["stop_requested"])
+        status = "Stopped" if stopping else "Failed"
+        reason = f"the process running this execution (pid {record['pid']}) ended before it " + (
+            "had stopped it" if stopping else "finished"
+        )
+        if self.db.read_only:  # nothing can be recorded: show it as it is
+            return {"status": status, "failure_reason": reason}
+        stamp = now().isoformat()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE executions SET status=?, failure_reason=?, modified=? WHERE arn=?"
+                " AND status IN ('Executing', 'Stopping')",
+                (status, reason, stamp, record["arn"]),
+            )
+            conn.execute(
+                "UPDATE steps SET status=?, failure_reason=?, ended=? WHERE execution_arn=?"
+                " AND status IN ('Executing', 'Stopping', 'Starting')",
+                (status, f"Step ended with its execution: {reason}", stamp, record["arn"]),
+            )
+        return {"status": status, "failure_reason": reason}
 
     def executions(self, pipeline_name: str) -> list[dict]:
         with self.db.reading() as conn:
@@ -350,12 +387,14 @@ class ExecutionStore:
             )
 
     def steps(self, execution_arn: str) -> list[StepRecord]:
+        """The execution's steps, newest first (an execution found lost is marked first)."""
+        execution = self.execution(execution_arn)
         with self.db.reading() as conn:
             rows = conn.execute(
                 "SELECT * FROM steps WHERE execution_arn=? ORDER BY started DESC, rowid DESC",
                 (execution_arn,),
             ).fetchall()
-        return [
+        records = [
             StepRecord(
                 name=r["name"],
                 type=r["type"],
@@ -373,6 +412,12 @@ class ExecutionStore:
             )
             for r in rows
         ]
+        if execution and execution["status"] not in ACTIVE:  # read-only state: not recorded
+            for record in records:
+                if record.status in ACTIVE:
+                    record.status = execution["status"]
+                    record.failure_reason = execution["failure_reason"]
+        return records
 
     def cached_step(
         self, pipeline_name: str, step_name: str, cache_key: str, not_before: Optional[datetime]

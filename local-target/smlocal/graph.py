@@ -25,6 +25,9 @@ TYPE_COLOURS = {
     "Transform": "#fce5cd",
     "Fail": "#f4cccc",
 }
+# Beyond these a picture is not drawn (a note says so): Mermaid or DOT text shows any size.
+MAX_PICTURE_STEPS = 300
+MAX_PICTURE_LAYERS = 100
 STATUS_COLOURS = {
     "Succeeded": "#93c47d",
     "Failed": "#e06666",
@@ -58,21 +61,52 @@ class Graph:
     edges: list[Edge] = field(default_factory=list)
 
     def ranks(self) -> dict[str, int]:
-        """Layer of each node: parameters first, each step below everything it waits for."""
+        """Layer of each node: parameters first, each step below everything it waits for.
+
+        Walked with a stack, not recursion: a chain of thousands of steps has a rank too.
+        """
         rank = {n.id: 0 for n in self.nodes.values() if n.kind == "Parameter"}
         incoming: dict[str, list[str]] = {}
         for edge in self.edges:
             if edge.kind != "parameter":
                 incoming.setdefault(edge.target, []).append(edge.source)
-
-        def visit(node_id: str) -> int:
-            if node_id not in rank:
-                rank[node_id] = 1 + max((visit(s) for s in incoming.get(node_id, [])), default=0)
-            return rank[node_id]
-
-        for node_id in self.nodes:
-            visit(node_id)
+        for start in self.nodes:
+            stack, entered = [start], set()
+            while stack:
+                node_id = stack[-1]
+                if node_id in rank:
+                    stack.pop()
+                    continue
+                waiting = [u for u in incoming.get(node_id, []) if u not in rank]
+                if waiting and node_id not in entered:
+                    entered.add(node_id)
+                    stack.extend(waiting)
+                    continue
+                # a cycle (refused by the definition's checks) leaves a source unranked: 0
+                rank[node_id] = 1 + max(
+                    (rank.get(u, 0) for u in incoming.get(node_id, [])), default=0
+                )
+                stack.pop()
         return rank
+
+    def too_large(self) -> Optional[str]:
+        """Why this graph is not drawn as a picture (None: it is drawn).
+
+        A picture's time and memory grow with its area: a 2,000-step chain would take
+        minutes and gigabytes for an image nobody can read. The text forms have no limit.
+        """
+        steps = sum(1 for n in self.nodes.values() if n.kind != "Parameter")
+        if steps > MAX_PICTURE_STEPS:
+            return f"{steps} steps, more than the {MAX_PICTURE_STEPS} a picture shows"
+        ranks = self.ranks()
+        depth = max(ranks.values(), default=0) + 1
+        if depth > MAX_PICTURE_LAYERS:
+            return f"{depth} layers deep, more than the {MAX_PICTURE_LAYERS} a picture shows"
+        return None
+
+
+class TooLarge(ValueError):
+    """A graph too large to draw (the message says why and what to use instead)."""
 
 
 def _param_id(name: str) -> str:
@@ -208,6 +242,12 @@ def render(graph: Graph, path, title: Optional[str] = None) -> Path:
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise ValueError(f"{path}: the picture must be a .png or .svg file")
+    why = graph.too_large()
+    if why:
+        raise TooLarge(
+            f"not drawn: the pipeline has {why} (its text forms show it: "
+            "get-pipeline-definition --format mermaid or --format dot)"
+        )
     import matplotlib
 
     matplotlib.use("Agg")

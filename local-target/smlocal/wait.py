@@ -7,6 +7,18 @@ import time
 from smlocal import services
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
+SETTLE_SECONDS = 10.0
+
+
+def settle(execution, timeout: float = SETTLE_SECONDS) -> None:
+    """Once an execution started here has ended, let its thread keep its last files.
+
+    Its status is recorded first, then the inputs of its picture: a CLI that leaves at
+    once must not cut that short. Bounded, so a stuck disk never holds up the result.
+    """
+    client = execution.sagemaker_session.sagemaker_client
+    backend = services.get("sagemaker", client.meta.region_name).backend
+    backend.wait(execution.arn, timeout=timeout)
 
 
 def wait_for(execution, poll_seconds: float = 0.1, timeout: float | None = None) -> str:

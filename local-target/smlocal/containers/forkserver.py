@@ -11,12 +11,14 @@ Protocol (one JSON object per line): requests on stdin ``{"id", "spec", "stdout"
 (or the earlier ``{"id", "target", "mapping", "env", "cwd", ...}``); answers on stdout
 ``{"ready": true}`` once, then ``{"id", "pid"}`` and later ``{"id", "exit", "max_rss_kib"}``
 per request.
-The server exits when its stdin closes. Linux only: forking a process that has loaded these
+The server exits when its stdin closes -- also when the engine's process is killed -- and
+ends its running steps' process groups first. Linux only: forking a process that has loaded these
 libraries is not safe on macOS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -109,11 +111,51 @@ def _child(request: dict, keep_closed: list[int], server: int) -> None:
         os._exit(code)
 
 
+@contextlib.contextmanager
+def dying_with_engine():
+    """While the server reads no input (its imports), the kernel ends it with the engine.
+
+    Afterwards the closing of its input says so. The parent-death signal is not kept: it
+    would come when the engine's thread that started the server ends, not the engine.
+    """
+    from smlocal.containers import launch, namespace
+
+    parent = os.environ.pop(launch.PARENT_ENV, "")
+    if parent:
+        namespace.die_with_parent()
+        if os.getppid() != int(parent):  # it ended before the line above
+            os._exit(1)
+    try:
+        yield
+    finally:
+        if parent:
+            namespace.die_with_parent(0)
+            if os.getppid() != int(parent):
+                os._exit(1)
+
+
+def end_children(children: dict[int, int]) -> None:
+    """Kill every running step's process group: what the steps started ends with them.
+
+    Each child leads its own session, so its group holds the programs it started too; a
+    child that has not yet left the server's group is killed alone.
+    """
+    for pid in list(children):
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+
+
 def serve() -> None:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # nothing but answers may reach the engine
-    preload()
+    with dying_with_engine():
+        preload()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -152,7 +194,8 @@ def serve() -> None:
                 os.read(wake_r, 4096)
                 continue
             data = os.read(0, 1 << 16)
-            if not data:
+            if not data:  # the engine's process has gone (or closed us): so do the steps
+                end_children(children)
                 return
             pending += data
             while b"\n" in pending:

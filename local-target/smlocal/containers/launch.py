@@ -27,6 +27,9 @@ NAMESPACES = "namespaces"
 MAP = "map"
 # Written by the process once its layout is made; read by the job (process.json).
 LAYOUT_REPORT = "layout.json"
+# The engine's pid, for a process it spawns (not forked by the fork server) to die with it.
+PARENT_ENV = "PIPELINES_LOCAL_PARENT_PID"
+PARENT_FD_ENV = "PIPELINES_LOCAL_PARENT_FD"  # a pipe's read end: EOF when the engine has gone
 
 
 @dataclass
@@ -129,10 +132,14 @@ def run(spec: ContainerSpec) -> None:
     """Enter the container and run its command (raises SystemExit as scripts do)."""
     from smlocal import activation, config
 
+    parent_fd = os.environ.get(PARENT_FD_ENV)
     enter(spec)
     program = python_program(spec.command)
     if program is None:
-        _exec(spec)
+        _exec(spec)  # keeps the parent-death signal: the program is this process
+    if parent_fd:
+        os.environ[PARENT_FD_ENV] = parent_fd
+        watch_parent()
     if config.requested() and not activation.enabled():
         activation.enable()  # forked from a server started before the target was on
     kind, target, args = program
@@ -178,7 +185,56 @@ def run_target(mapping: dict, target: list[str]) -> None:
         runpy.run_path(local_script, run_name="__main__")
 
 
+def die_with_parent() -> None:
+    """Spawned by the engine (``PARENT_ENV`` set): end when it ends, even by ``kill -9``.
+
+    Until the step runs, the kernel's parent-death signal ends this process (it comes when
+    the engine's thread that started it ends; that thread waits for this process). Then
+    ``watch_parent`` takes over, to end the programs the step starts as well.
+    """
+    parent = os.environ.pop(PARENT_ENV, "")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    from smlocal.containers import namespace
+
+    namespace.die_with_parent()
+    if os.getppid() != int(parent):  # it ended before the line above
+        os._exit(1)
+
+
+def watch_parent() -> None:
+    """End this process's whole group when the engine that spawned it has gone.
+
+    The engine holds the write end of a pipe whose read end is ``PARENT_FD_ENV``: the read
+    returns when the engine's process ends, however it ends. Started once the container is
+    entered (entering needs a single thread); the parent-death signal is then dropped, so
+    the group -- the step's own children too -- is killed, not this process alone.
+    """
+    fd = os.environ.pop(PARENT_FD_ENV, "")
+    if not fd or not sys.platform.startswith("linux"):
+        return
+    import signal
+    import threading
+
+    from smlocal.containers import namespace
+
+    read_end = int(fd)
+    os.set_inheritable(read_end, False)
+
+    def watch() -> None:
+        try:
+            while os.read(read_end, 1):
+                pass
+        except OSError:
+            pass
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    namespace.die_with_parent(0)
+
+
 def main(argv: list[str]) -> None:
+    die_with_parent()
     if argv[:1] == ["--spec"]:
         run(ContainerSpec.from_json(argv[1]))
     else:

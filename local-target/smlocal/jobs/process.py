@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 from smlocal import config
-from smlocal.containers import environments, layout, runtime
+from smlocal.containers import environments, launch, layout, runtime
 from smlocal.containers.launch import MAP, NAMESPACES, ContainerSpec
 from smlocal.errors import ExecutionStopped, StepFailed
 from smlocal.retries import JOB_INTERNAL_ERROR, SERVICE_FAULT
@@ -276,24 +276,48 @@ def run_python(
 
 
 def _spawn(argv: list[str], log_dir: Path, stop: threading.Event, env: dict, cwd: Path) -> int:
+    """Run a fresh interpreter as the container's process; it dies with this process.
+
+    It gets this process's pid (for the parent-death signal) and the read end of a pipe whose
+    write end only this process holds: the pipe closes when this process ends, however.
+    """
+    read_end, write_end = os.pipe()
     with open(log_dir / "stdout.log", "wb") as out, open(log_dir / "stderr.log", "wb") as err:
-        proc = subprocess.Popen(
-            argv,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=str(cwd),
-            start_new_session=True,
-        )
-        while True:
-            try:
-                return proc.wait(timeout=POLL_SECONDS)
-            except subprocess.TimeoutExpired:
-                if stop.is_set():
-                    _kill_group(proc.pid, lambda: proc.poll() is not None)
-                    proc.wait()
-                    raise ExecutionStopped("the job was stopped")
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env={
+                    **env,
+                    launch.PARENT_ENV: str(os.getpid()),
+                    launch.PARENT_FD_ENV: str(read_end),
+                },
+                cwd=str(cwd),
+                start_new_session=True,
+                pass_fds=(read_end,),
+            )
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        try:
+            return _wait(proc, stop)
+        finally:
+            os.close(write_end)
+
+
+def _wait(proc: subprocess.Popen, stop: threading.Event) -> int:
+    while True:
+        try:
+            return proc.wait(timeout=POLL_SECONDS)
+        except subprocess.TimeoutExpired:
+            if stop.is_set():
+                _kill_group(proc.pid, lambda: proc.poll() is not None)
+                proc.wait()
+                raise ExecutionStopped("the job was stopped")
 
 
 def _group_gone(pgid: int) -> bool:
@@ -342,7 +366,7 @@ class ForkServer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=child_environment(),
+            env=child_environment({launch.PARENT_ENV: str(os.getpid())}),
             cwd="/",
             start_new_session=True,
         )

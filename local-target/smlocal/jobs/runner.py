@@ -13,11 +13,11 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-from smlocal import config, lineage, retries
+from smlocal import config, faults, lineage, retries
 from smlocal.errors import ExecutionStopped, LocalTargetError, StepFailed, UserDataError
 from smlocal.jobs.base import JobContext, JobKind, JobRequestError
 from smlocal.jobs.logs import LogAgent
@@ -88,6 +88,8 @@ class JobRunner:
         self.store, self.sources, self.models = store, sources, models
         self.records = JobStore(self.home / "state.sqlite")
         self._live: dict[tuple[str, str], _Live] = {}
+        # Final outcomes of jobs whose records could not be written (a full disk), kept here.
+        self.unrecorded: dict[tuple[str, str], tuple] = {}
 
     # the API
     def kind(self, kind: str) -> JobKind:
@@ -144,6 +146,11 @@ class JobRunner:
         record = self.records.get(kind, name)
         if record is None:
             raise JobNotFound(f"Could not find requested job with name {name}")
+        if (kind, name.lower()) in self.unrecorded:
+            status, reason, failure_kind = self.unrecorded[(kind, name.lower())]
+            record = replace(
+                record, status=status, failure_reason=reason, failure_kind=failure_kind
+            )
         return record
 
     def describe(self, kind: str, name: str) -> dict:
@@ -214,14 +221,31 @@ class JobRunner:
         except StepFailed as err:
             status, reason, failure_kind = "Failed", str(err), err.kind
         except Exception as err:  # the local target's own fault: say so, keep the trace
-            (ctx.work_dir / "job-error.log").write_text(traceback.format_exc())
             status, failure_kind = "Failed", retries.SERVICE_FAULT
-            reason = (
-                f"InternalError: {type(err).__name__}: {err} "
-                f"(details in {ctx.work_dir / 'job-error.log'})"
-            )
+            storage = faults.describe(err)
+            if storage:  # a full disk stays full: not retried
+                reason, failure_kind = (
+                    f"InternalError: the local target could not write: {storage}",
+                    None,
+                )
+            else:
+                log_file = faults.write_quietly(
+                    ctx.work_dir / "job-error.log", traceback.format_exc()
+                )
+                where = f" (details in {log_file})" if log_file else ""
+                reason = f"InternalError: {type(err).__name__}: {err}{where}"
         finally:
             agent.close()
+        try:
+            self._finish(kind, name, job_kind, ctx, live, status, reason, failure_kind)
+        except Exception as err:  # the record cannot be written (disk full): the job still ends
+            self.unrecorded[(kind, name.lower())] = (status, reason, failure_kind)
+            log.info("job %s ended %s; this could not be recorded: %s", name, status, err)
+        finally:
+            live.done.set()
+
+    def _finish(self, kind, name, job_kind, ctx, live, status, reason, failure_kind) -> None:
+        """Record how the job ended: its secondary status, its lineage, its record."""
         if status == "Stopped" and live.timed_out:
             ctx.result.setdefault("ExitMessage", MESSAGES["MaxRuntimeExceeded"])
         if kind == "Training":
@@ -237,7 +261,6 @@ class JobRunner:
             failure_reason=reason,
             failure_kind=failure_kind,
         )
-        live.done.set()
 
     @staticmethod
     def _attempts(job_kind: JobKind, ctx: JobContext) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Callable
 
 from smlocal.backend import Conflict, NotFound
-from smlocal.errors import LocalTargetError
+from smlocal.errors import LocalTargetError, StateError
 from smlocal.jobs import JobExists
 from smlocal.registry import RegistryError
 from smlocal.services.base import ServiceError
@@ -26,6 +26,8 @@ def _operation(name: str) -> Callable:
                 raise ServiceError("ResourceInUse", str(err)) from None
             except RegistryError as err:
                 raise ServiceError(err.code, str(err)) from None
+            except StateError:
+                raise  # the state folder is the user's to fix, not the request
             except (Conflict, LocalTargetError, StoreError) as err:
                 raise ServiceError("ValidationException", str(err)) from None
 
