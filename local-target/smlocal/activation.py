@@ -40,6 +40,7 @@ def enable() -> None:
     _apply_environment()
     boundary.activate()
     sdk.quiet_telemetry()
+    sdk.validate_config_once()
     polling.install()
 
 
@@ -90,6 +91,7 @@ class local_target(contextlib.ContextDecorator):  # noqa: N801 - used like conte
         self._stack.append(previous)
         boundary.activate()
         sdk.quiet_telemetry()
+        sdk.validate_config_once()
         polling.install()
         return self
 

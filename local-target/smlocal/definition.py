@@ -354,6 +354,7 @@ def parse(
         DefinitionError: a structural fault alone, or every step that cannot run, at once.
     """
     definition = load(definition)
+    _check_mlflow(definition)
     parameters = parse_parameters(definition)
     steps = _index_steps(definition)
     errors: dict[str, DefinitionError] = {}
@@ -371,6 +372,21 @@ def parse(
         raise refusal(errors)
     _check_acyclic(steps)
     return Plan(str(definition.get("Version", "")), parameters, steps)
+
+
+def _check_mlflow(definition: dict) -> None:
+    """Refuse a definition's ``MlflowConfig`` by name: its metrics would go nowhere locally.
+
+    SDK 3.x writes ``"MlflowConfig": null`` into every definition; only a set one is refused.
+    """
+    mlflow = definition.get("MlflowConfig")
+    if mlflow is None:
+        return
+    where = mlflow.get("MlflowResourceArn") if isinstance(mlflow, dict) else None
+    raise DefinitionError(
+        f"MlflowConfig (MLflow tracking server {where!r}): the local target does not log pipeline "
+        "metrics to MLflow; build the Pipeline without mlflow_config to run it locally"
+    )
 
 
 def check(definition: str | dict) -> Plan:

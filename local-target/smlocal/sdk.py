@@ -6,18 +6,29 @@ import json
 
 from smlocal import imports
 
+# Where each SDK major version validates its config (2.x: a function; 3.x: a static method).
+_CONFIG_CHECKS = (
+    ("sagemaker.utils", None),
+    ("sagemaker.core.config.config_manager", "SageMakerConfig"),
+)
+
 
 def validate_config_once() -> None:
     """Validate each distinct SDK config once per process.
 
     The SDK re-validates its whole config against a JSON schema on every config lookup
-    (0.1-0.2 s each, about a hundred lookups per pipeline definition). A config found valid
-    once is valid again, so the result is remembered by the config's content.
+    (0.1-0.7 s each, about a hundred lookups per pipeline definition). A config found valid
+    once is valid again, so the result is remembered by the config's content. Applied now to
+    the SDK's modules already imported, and to the others when they are.
     """
-    import sagemaker.utils
+    for module, owner in _CONFIG_CHECKS:
+        imports.when_imported(module, lambda found, owner=owner: _remember_checks(found, owner))
 
-    validate = sagemaker.utils.validate_sagemaker_config
-    if getattr(validate, "__wrapped__", None) is not None:
+
+def _remember_checks(module, owner) -> None:
+    holder = getattr(module, owner) if owner else module
+    validate = getattr(holder, "validate_sagemaker_config", None)
+    if validate is None or getattr(validate, "__wrapped__", None) is not None:
         return
     seen: set[str] = set()
 
@@ -28,7 +39,11 @@ def validate_config_once() -> None:
             seen.add(key)
 
     validate_sagemaker_config.__wrapped__ = validate
-    sagemaker.utils.validate_sagemaker_config = validate_sagemaker_config
+    setattr(
+        holder,
+        "validate_sagemaker_config",
+        staticmethod(validate_sagemaker_config) if owner else validate_sagemaker_config,
+    )
 
 
 def share_botocore_data() -> None:
