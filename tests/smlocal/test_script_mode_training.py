@@ -119,3 +119,22 @@ def test_a_missing_entry_point_is_a_clear_failure(client):
     _, status, steps = run(client, definition(training_step(hyperparameters, [])))
     assert status["PipelineExecutionStatus"] == "Failed"
     assert "the entry point 'train.py' is not in" in steps["Train"]["FailureReason"]
+
+
+def test_a_failing_script_is_reported_by_its_own_error(client):
+    # the reason is the script's traceback tail, as SageMaker's AlgorithmError: nothing of the
+    # launcher's (no runpy RuntimeWarning about modules imported before the script ran)
+    store = client.backend.store
+    failing = b"import pandas, sklearn\nraise ValueError('no rows in the train channel')\n"
+    store.put_bytes(f"s3://{BUCKET}/code/sourcedir.tar.gz", tarball({"train.py": failing}))
+    store.put_bytes(f"s3://{BUCKET}/data/train/data.csv", b"1,2\n")
+    hyperparameters = {
+        "sagemaker_program": '"train.py"',
+        "sagemaker_submit_directory": f'"s3://{BUCKET}/code/sourcedir.tar.gz"',
+    }
+    _, status, steps = run(client, definition(training_step(hyperparameters, [])))
+    reason = steps["Train"]["FailureReason"]
+    assert status["PipelineExecutionStatus"] == "Failed"
+    assert reason.startswith("AlgorithmError: "), reason
+    assert "ValueError: no rows in the train channel" in reason
+    assert "RuntimeWarning" not in reason
