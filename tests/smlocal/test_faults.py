@@ -72,7 +72,7 @@ def test_disk_full_while_writing_is_reported_as_such(tmp_path):
 # processes that ended
 def test_a_zombie_is_not_alive():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    time.sleep(0.5)  # ended, not yet collected: a zombie
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet collected: a zombie
     assert not db.pid_alive(proc.pid)
     proc.wait()
     assert not db.pid_alive(proc.pid) and db.pid_alive(os.getpid())
