@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from smlocal import db
+
 POLL_SECONDS = 0.02
 
 # Runs in the intermediate process: start the real one in its own session, print its pid, exit.
@@ -68,24 +70,9 @@ def start_time(pid: int) -> Optional[str]:
     return fields[19] if len(fields) > 19 else None
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def alive(pid: Optional[int], started: Optional[str] = None) -> bool:
     """True while ``pid`` runs (and, when ``started`` is known, is the process that had it)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if _zombie(pid):
+    if not db.pid_alive(pid):
         return False
     if started is not None:
         now = start_time(pid)
