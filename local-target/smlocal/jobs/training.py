@@ -3,9 +3,10 @@
 Three kinds of program: SageMaker's built-in XGBoost algorithm (emulated with the ``xgboost``
 package), script mode (framework estimators with ``entry_point``/``source_dir``: the
 submitted source is unpacked to ``/opt/ml/code`` and the entry point runs with the ``SM_*``
-environment and the hyperparameters as command-line arguments), and the SDK's
-remote-function jobs (``@step`` functions), whose ``ContainerEntrypoint`` -- the SDK's own
-driver script -- runs as it is (see ``jobs.remote_function``).
+environment and the hyperparameters as command-line arguments), and a job's own
+``ContainerEntrypoint``, which runs as it is from ``/``, as it replaces the image's program on
+SageMaker: the SDK's remote-function jobs (``@step`` functions, see ``jobs.remote_function``)
+and SDK 3.x's ``ModelTrainer`` (its ``sm_train.sh`` driver, from the ``sm_drivers`` channel).
 """
 
 from __future__ import annotations
@@ -160,7 +161,11 @@ class TrainingJobKind:
         image = spec.get("TrainingImage")
         if spec.get("AlgorithmName"):
             refuse(f"marketplace algorithm {spec['AlgorithmName']!r} cannot run locally")
-        if is_script_mode(request):
+        if remote_function.is_remote_function(spec):
+            self._validate_remote_function(spec)
+        elif spec.get("ContainerEntrypoint"):
+            self._validate_entrypoint(spec)
+        elif is_script_mode(request):
             if "sagemaker_submit_directory" not in request["HyperParameters"]:
                 refuse("script mode needs sagemaker_submit_directory")
             program = decode_hyperparameters(request["HyperParameters"])["sagemaker_program"]
@@ -171,8 +176,6 @@ class TrainingJobKind:
                     why = str(err)
                 if why:
                     refuse(why)
-        elif remote_function.is_remote_function(spec):
-            self._validate_remote_function(spec)
         elif not isinstance(image, str) or not XGBOOST_IMAGE.search(image):
             refuse(
                 f"training image {image!r} is not supported locally (the local target "
@@ -180,10 +183,8 @@ class TrainingJobKind:
             )
         if spec.get("TrainingInputMode", "File") != "File":
             refuse(f"TrainingInputMode {spec['TrainingInputMode']!r} is not supported locally")
-        if not remote_function.is_remote_function(spec):
-            refuse_present(
-                spec, ("ContainerEntrypoint", "ContainerArguments"), "the image's own program runs"
-            )
+        if not spec.get("ContainerEntrypoint"):  # arguments to the image's own program
+            refuse_present(spec, ("ContainerArguments",), "the image's own program runs")
         for definition in spec.get("MetricDefinitions") or []:
             try:
                 re.compile(definition.get("Regex", ""))
@@ -224,6 +225,17 @@ class TrainingJobKind:
             why = str(err)
         if why:
             refuse(f"{remote_function.FEATURE}: {why}")
+
+    @staticmethod
+    def _validate_entrypoint(spec: dict) -> None:
+        command = list(spec["ContainerEntrypoint"]) + list(spec.get("ContainerArguments") or [])
+        if all(isinstance(part, str) for part in command[:2]):
+            try:
+                why = runtime.unrunnable(command)
+            except runtime.ContainerUnavailable as err:
+                why = str(err)
+            if why:
+                refuse(why)
 
     @staticmethod
     def _validate_channel(channel: dict) -> None:
@@ -273,7 +285,7 @@ class TrainingJobKind:
         for folder in ("model", "output/data"):
             (ml / folder).mkdir(parents=True, exist_ok=True)
         image = str(spec.get("TrainingImage") or "")
-        if remote_function.is_remote_function(spec):
+        if spec.get("ContainerEntrypoint"):  # the job's own program, in place of the image's
             command = [str(part) for part in spec["ContainerEntrypoint"]]
             command += [str(part) for part in spec.get("ContainerArguments") or []]
             env = {"TRAINING_JOB_NAME": ctx.name, "TRAINING_JOB_ARN": ctx.arn}

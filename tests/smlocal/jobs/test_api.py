@@ -223,6 +223,18 @@ def test_job_names_are_unique_per_kind_and_missing_jobs_are_named(aws):
         ),
         (
             "create_training_job",
+            training_job(
+                "t",
+                AlgorithmSpecification={
+                    "TrainingImage": XGB_IMAGE,
+                    "TrainingInputMode": "File",
+                    "ContainerArguments": ["--verbose"],
+                },
+            ),
+            r"ContainerArguments .*the image's own program runs",
+        ),
+        (
+            "create_training_job",
             training_job("t", TensorBoardOutputConfig={"S3OutputPath": "s3://b/tb"}),
             "TensorBoardOutputConfig",
         ),

@@ -6,12 +6,14 @@ run any command; a script-mode estimator's source may bring a ``requirements.txt
 to the image's environment.
 """
 
+import io
+import tarfile
 import textwrap
 
 import pytest
 
 from smlocal.containers import environments
-from tests.smlocal.jobs.requests import BUCKET, wait_for
+from tests.smlocal.jobs.requests import BUCKET, SKLEARN_IMAGE, training_job, wait_for
 from tests.smlocal.jobs.wheels import make_wheel
 
 USES_THE_REQUIREMENT = """
@@ -156,3 +158,44 @@ def test_a_script_mode_estimator_installs_its_sources_requirements(aws, sdk, tmp
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     log = (aws.home / "jobs" / name / "logs" / "stdout.log").read_text()
     assert "trained with from requirements.txt" in log
+
+
+def test_a_training_jobs_own_entry_point_runs_in_place_of_the_images_program(aws, monkeypatch):
+    """SDK 3.x's ModelTrainer sends ``/bin/bash -c <its driver>``: it runs as it is, from ``/``."""
+    monkeypatch.setenv("PIPELINES_LOCAL_CONTAINER", "namespaces")
+    aws.s3.put_object(Bucket=BUCKET, Key="rows/part.csv", Body=b"1,2\n3,4\n")
+    command = (
+        "cat /opt/ml/input/data/rows/part.csv > /opt/ml/model/rows.csv && pwd > /opt/ml/model/cwd "
+        '&& echo "$TRAINING_JOB_NAME $1" > /opt/ml/model/job'
+    )
+    aws.sm.create_training_job(
+        **training_job(
+            "own-entry",
+            SKLEARN_IMAGE,
+            AlgorithmSpecification={
+                "TrainingImage": SKLEARN_IMAGE,
+                "TrainingInputMode": "File",
+                "ContainerEntrypoint": ["/bin/bash"],
+                "ContainerArguments": ["-c", command, "bash", "argument"],
+            },
+            InputDataConfig=[
+                {
+                    "ChannelName": "rows",
+                    "DataSource": {
+                        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/rows"}
+                    },
+                }
+            ],
+        )
+    )
+    job = wait_for(
+        lambda: aws.sm.describe_training_job(TrainingJobName="own-entry"), "TrainingJobStatus"
+    )
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    model = job["ModelArtifacts"]["S3ModelArtifacts"]
+    archive = aws.s3.get_object(Bucket=BUCKET, Key=model.split(f"{BUCKET}/", 1)[1])["Body"]
+    with tarfile.open(fileobj=io.BytesIO(archive.read())) as members:
+        files = {
+            m.name.removeprefix("./"): members.extractfile(m).read() for m in members if m.isfile()
+        }
+    assert files == {"rows.csv": b"1,2\n3,4\n", "cwd": b"/\n", "job": b"own-entry argument\n"}
