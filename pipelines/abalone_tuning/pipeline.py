@@ -1,11 +1,13 @@
-"""The abalone pipeline with hyperparameter tuning, a Lambda step and a manual approval.
+"""The abalone pipeline with hyperparameter tuning, a Lambda step, a function step and an approval.
 
-    Preprocess -> Tune (4 XGBoost trials, 2 at once) -> Summarise (Lambda) -> Approve (Callback)
-        -> Condition: Approved? -> Register the best trial's model | Fail
+    Preprocess -> Tune (4 XGBoost trials, 2 at once) -> Summarise (Lambda) -> Report (@step)
+        -> Approve (Callback) -> Condition: Approved? -> Register the best trial's model | Fail
 
 ``SummariseTuning`` is a Lambda function (``summarise.py``, created while the definition is
 built, as the SDK's ``Lambda`` helper does) that checks the best trial's model artifact;
-``ApproveModel`` sends the model's RMSE to the SQS queue ``AbaloneApprovalQueue`` and waits
+``ReportTuning`` is a ``@step`` function (``report.py``) giving the model's margin under the
+threshold and a verdict; ``ApproveModel`` sends the model's RMSE and that verdict to the SQS
+queue ``AbaloneApprovalQueue`` and waits
 until a worker completes it: ``python -m pipelines.abalone_tuning.approve`` (an ordinary
 boto3 consumer), or by hand with ``pipeline-callback``. Building the definition creates (or
 updates) the Lambda function and the queue. Same ``get_pipeline`` interface as the others; runs
@@ -15,6 +17,7 @@ on SageMaker and, with ``--local``, on the local target.
 import os
 
 import boto3
+import cloudpickle
 import sagemaker.image_uris
 from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
@@ -27,6 +30,7 @@ from sagemaker.workflow.callback_step import CallbackOutput, CallbackOutputTypeE
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionEquals
 from sagemaker.workflow.fail_step import FailStep
+from sagemaker.workflow.function_step import step
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
 from sagemaker.workflow.model_step import ModelStep
@@ -35,7 +39,8 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import ProcessingStep, TuningStep
 
 from pipelines import target
-from pipelines.abalone_tuning import APPROVAL_QUEUE
+from pipelines.abalone_functions.pipeline import default_function_image
+from pipelines.abalone_tuning import APPROVAL_QUEUE, report
 
 BASE_DIR = os.path.dirname(os.path.realpath(__file__))
 PREPROCESS = os.path.join(BASE_DIR, "..", "abalone", "preprocess.py")
@@ -43,6 +48,8 @@ SKLEARN_FRAMEWORK_VERSION = "1.2-1"
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
 SUMMARY_FUNCTION = "abalone-tuning-summary"
 RMSE_THRESHOLD = 3.0
+# The function travels by value: its job needs no copy of this repository.
+cloudpickle.register_pickle_by_value(report)
 
 
 def approval_queue_url(region: str, name: str = APPROVAL_QUEUE) -> str:
@@ -63,6 +70,7 @@ def get_pipeline(
     max_tuning_jobs=4,
     max_parallel_tuning_jobs=2,
     approval_queue=APPROVAL_QUEUE,
+    function_image_uri=None,
 ):
     """Gets the abalone tuning pipeline.
 
@@ -79,6 +87,8 @@ def get_pipeline(
         max_tuning_jobs: how many training jobs the tuning job runs.
         max_parallel_tuning_jobs: how many of them run at once.
         approval_queue: the SQS queue (name) the approval step sends its message to.
+        function_image_uri: the image the report function runs in (default: the base Python
+            image for this Python, as in ``pipelines.abalone_functions``).
 
     Returns:
         an instance of a pipeline
@@ -182,6 +192,16 @@ def get_pipeline(
         ],
     )
 
+    reported = step(
+        report.report,
+        name="ReportTuning",
+        instance_type=training_instance_type,
+        image_uri=function_image_uri or default_function_image(region),
+        role=role,
+        job_name_prefix=base_job_prefix,
+        keep_alive_period_in_seconds=0,
+    )(step_summarise.properties.Outputs["Rmse"], rmse_threshold)
+
     step_approve = CallbackStep(
         name="ApproveModel",
         sqs_queue_url=approval_queue_url(region, approval_queue),
@@ -189,6 +209,7 @@ def get_pipeline(
             "model_uri": step_summarise.properties.Outputs["ModelUri"],
             "rmse": step_summarise.properties.Outputs["Rmse"],
             "threshold": rmse_threshold,
+            "verdict": reported["verdict"],
         },
         outputs=[CallbackOutput(output_name="Approval", output_type=CallbackOutputTypeEnum.String)],
     )

@@ -1,4 +1,4 @@
-"""The tuning example end to end on the local target: Tuning, Lambda and Callback together.
+"""The tuning example end to end on the local target: Tuning, Lambda, @step and Callback together.
 
 The pipeline is built, upserted and started with the SDK as on SageMaker; its approval step
 is completed by the example's own worker, an ordinary boto3 SQS consumer started as a separate
@@ -16,6 +16,10 @@ from sagemaker.workflow.selective_execution_config import SelectiveExecutionConf
 
 from pipelines.abalone_tuning.pipeline import get_pipeline
 from tests.helpers import ROOT
+
+# The user's pip settings, which the function job's installs take: offline, installed packages.
+OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": "/dev/null", "PIP_FIND_LINKS": ""}
+FUNCTION_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/py:1"
 
 
 def approve_in_another_process(home):
@@ -40,9 +44,11 @@ def finish(execution, worker):
     return out
 
 
-def test_tuning_lambda_and_callback_steps_run_end_to_end(local_target):
+def test_tuning_lambda_function_and_callback_steps_run_end_to_end(local_target, monkeypatch):
+    for name, value in OFFLINE_PIP.items():
+        monkeypatch.setenv(name, value)
     role = sagemaker.get_execution_role()
-    pipeline = get_pipeline(region="us-east-1", role=role)
+    pipeline = get_pipeline(region="us-east-1", role=role, function_image_uri=FUNCTION_IMAGE)
     pipeline.upsert(role_arn=role)
     execution = pipeline.start()
     worker_output = finish(execution, approve_in_another_process(local_target))
@@ -53,6 +59,7 @@ def test_tuning_lambda_and_callback_steps_run_end_to_end(local_target):
         "PreprocessAbaloneData": "Succeeded",
         "TuneAbaloneModel": "Succeeded",
         "SummariseTuning": "Succeeded",
+        "ReportTuning": "Succeeded",
         "ApproveModel": "Succeeded",
         "CheckApproval": "Succeeded",
         "RegisterBestModel-RegisterModel": "Succeeded",
@@ -82,6 +89,10 @@ def test_tuning_lambda_and_callback_steps_run_end_to_end(local_target):
     assert summary["ModelUri"] == artifact and summary["ModelBytes"] == str(size)
     rmse = tuning["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
     assert float(summary["Rmse"]) == pytest.approx(rmse)
+    # the @step function's return value, computed in its job from the Lambda's output
+    reported = execution.result(step_name="ReportTuning")
+    assert reported["margin"] == pytest.approx(3.0 - rmse, abs=1e-5)
+    assert reported["verdict"] == ("within" if rmse <= 3.0 else "above")
     callback = steps["ApproveModel"]["Metadata"]["Callback"]
     assert callback["SqsQueueUrl"].endswith("/AbaloneApprovalQueue")
     assert callback["OutputParameters"] == [{"Name": "Approval", "Value": "Approved"}]
@@ -104,9 +115,10 @@ def assert_a_selective_rerun_of_the_approval_rejects_without_tuning_again(pipeli
     assert described["PipelineExecutionStatus"] == "Failed"
     assert described["FailureReason"].endswith(") was Rejected")
     steps = {s["StepName"]: s for s in rerun.list_steps()}
-    assert steps["SummariseTuning"]["SelectiveExecutionResult"] == {
-        "SourcePipelineExecutionArn": source.arn
-    }
+    for reused in ("SummariseTuning", "ReportTuning"):  # read by the approval: from the source
+        assert steps[reused]["SelectiveExecutionResult"] == {
+            "SourcePipelineExecutionArn": source.arn
+        }
     assert "TuneAbaloneModel" not in steps  # not read by the selected steps
     assert "RegisterBestModel-RegisterModel" not in steps
     tuning_jobs = boto3.client("sagemaker").list_hyper_parameter_tuning_jobs()
