@@ -36,7 +36,8 @@ def forked(monkeypatch):
 def kill_the_server_once_the_script_runs(home):
     runs = home / "runs.txt"
     deadline = time.monotonic() + 60
-    while not runs.exists() and time.monotonic() < deadline:
+    # the line is written after the file is made: wait for it, whole
+    while not (runs.exists() and runs.read_text().endswith("\n")) and time.monotonic() < deadline:
         time.sleep(0.05)
     pid = int(runs.read_text().split()[0])
     os.kill(process.fork_server().proc.pid, signal.SIGKILL)
