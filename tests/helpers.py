@@ -1,10 +1,12 @@
 """Shared test helpers: paths of the real data and a way to run the CLIs in a child process."""
 
 import importlib.resources
+import json
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,3 +115,35 @@ class LocalSageMaker:
                 return method(*args, **kwargs)
 
         return call
+
+
+def start_slow_run(home):
+    """``run-pipeline --local`` of the slow fixture, once its step runs: (CLI, step pid, child pid).
+
+    The step writes its pid file in the state folder (which its container sees), then starts a
+    child that writes ``sleeper.pid.child``.
+    """
+    pid_file = home / "sleeper.pid"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.run_pipeline",
+            "-n",
+            "tests.fixtures.slow_pipeline",
+            "--local",
+            "--kwargs",
+            json.dumps({"pid_file": str(pid_file)}),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    deadline = time.time() + 120
+    while not pid_file.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert pid_file.exists(), proc.communicate()
+    time.sleep(0.2)
+    step, child = int(pid_file.read_text()), int((home / "sleeper.pid.child").read_text())
+    return proc, step, child

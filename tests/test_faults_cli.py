@@ -20,7 +20,7 @@ import time
 import pytest
 
 from benchmarks import fault_injection
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, run_cli, start_slow_run
 
 NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
 
@@ -48,33 +48,6 @@ def one_line_error(result, code: int) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-def start_slow_run(home):
-    pid_file = home / "sleeper.pid"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.run_pipeline",
-            "-n",
-            "tests.fixtures.slow_pipeline",
-            "--local",
-            "--kwargs",
-            json.dumps({"pid_file": str(pid_file)}),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    deadline = time.time() + 120
-    while not pid_file.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert pid_file.exists(), proc.communicate()
-    time.sleep(0.2)
-    step, child = int(pid_file.read_text()), int((home / "sleeper.pid.child").read_text())
-    return proc, step, child
 
 
 def read_back(home):

@@ -5,14 +5,11 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import tarfile
-import time
 
 import pytest
 
-from tests.helpers import ABALONE_CSV, ROOT, LocalSageMaker, run_cli
+from tests.helpers import ABALONE_CSV, LocalSageMaker, run_cli, start_slow_run
 
 MODULE = "pipelines.abalone.pipeline"
 
@@ -188,29 +185,7 @@ def test_fresh_interpreters_give_the_same_model_as_the_fork_server(first_run):
 
 
 def test_ctrl_c_stops_the_execution_and_its_processes(local_home):
-    pid_file = local_home / "sleeper.pid"  # the state folder: the step's container sees it
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.run_pipeline",
-            "-n",
-            "tests.fixtures.slow_pipeline",
-            "--local",
-            "--kwargs",
-            json.dumps({"pid_file": str(pid_file)}),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    deadline = time.time() + 60
-    while not pid_file.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert pid_file.exists(), proc.communicate()
-    time.sleep(0.1)
-    sleeper = int(pid_file.read_text())
+    proc, sleeper, _ = start_slow_run(local_home)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
