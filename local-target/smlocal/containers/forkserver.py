@@ -37,7 +37,8 @@ PRELOAD = (
     "sklearn.pipeline",
     "sklearn.preprocessing",
     "xgboost",
-    "matplotlib.pyplot",
+    # not matplotlib: no container's own program needs it, and importing it (about a second of
+    # CPU) would be paid by every run, refused ones included; a step that plots imports it
     "smlocal.containers.launch",
     "smlocal.containers.namespace",
     "smlocal.containers.layout",
@@ -49,7 +50,6 @@ PRELOAD = (
 
 
 def preload() -> None:
-    os.environ.setdefault("MPLBACKEND", "Agg")  # steps have no display
     for name in PRELOAD:
         try:
             importlib.import_module(name)
