@@ -21,7 +21,7 @@ def _block_after(marker):
 def test_run_command_runs_the_abalone_pipeline_locally():
     assert (
         _block_after("run-command")
-        == "pip install . && run-pipeline -n pipelines.abalone.pipeline --local"
+        == "pip install --no-compile . && run-pipeline -n pipelines.abalone.pipeline --local"
     )
 
 
