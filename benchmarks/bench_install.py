@@ -102,7 +102,9 @@ def main(argv=None) -> None:
             parser.error(f"--modes: {mode!r} is not one of {', '.join(MODES)}")
     work = Path(tempfile.mkdtemp(prefix="bench-install-", dir=args.keep))
     try:
-        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+        print(
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+        )
         for mode in modes:
             measure(mode, work)
     finally:
