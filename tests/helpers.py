@@ -31,8 +31,14 @@ def missing_data_message() -> str:
     )
 
 
-def run_cli(args, env=None, cwd=None, no_network=False, timeout=300):
-    """Run a console script's module in a child process; returns CompletedProcess (text)."""
+def run_cli(args, env=None, cwd=None, no_network=False, timeout=300, fresh=False):
+    """Run a console script's module as ``python -m``; returns CompletedProcess (text).
+
+    The run is a process forked from a warm launcher (``tests.warm_cli``) that starts as a fresh
+    interpreter would; ``fresh=True`` (or ``PYTEST_FRESH_INTERPRETERS=1``) runs a new interpreter.
+    """
+    from tests import warm_cli
+
     child_env = dict(os.environ)
     child_env.update(env or {})
     if no_network:
@@ -40,6 +46,9 @@ def run_cli(args, env=None, cwd=None, no_network=False, timeout=300):
         child_env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(NO_NETWORK_DIR), child_env.get("PYTHONPATH")])
         )
+    launcher = None if fresh else warm_cli.launcher(ROOT)
+    if launcher is not None and launcher.accepts(child_env):
+        return launcher.run(list(args), child_env, cwd or ROOT, timeout)
     return subprocess.run(
         [sys.executable, "-m", *args],
         capture_output=True,

@@ -1,0 +1,99 @@
+"""The tests' warm CLI launcher starts a run as a fresh ``python -m`` would: same output, same end."""
+
+import json
+
+import pytest
+
+from tests import warm_cli
+from tests.helpers import NO_NETWORK_DIR, ROOT, run_cli
+
+PROBE = "tests.fixtures.startup_probe"
+
+
+def both(args=(), **kwargs):
+    warm = run_cli([PROBE, *args], **kwargs)
+    fresh = run_cli([PROBE, *args], fresh=True, **kwargs)
+    return warm, fresh
+
+
+def test_the_tests_runs_are_warm():
+    """Otherwise the comparisons below compare fresh with fresh."""
+    assert warm_cli.launcher(ROOT) is not None
+    assert warm_cli.launcher(ROOT).accepts(dict(__import__("os").environ))
+
+
+def test_same_path_argv_main_module_and_import_time_output():
+    warm, fresh = both()
+    assert (warm.returncode, warm.stdout, warm.stderr) == (
+        fresh.returncode,
+        fresh.stdout,
+        fresh.stderr,
+    )
+    seen = json.loads(warm.stdout)
+    assert seen["path"][0] == str(ROOT) and seen["name"] == "__main__" and seen["main"]
+    assert seen["argv"][0].endswith("startup_probe.py")
+    assert "a warning at import time" in warm.stderr  # warnings are the run's, not the server's
+    assert not seen["sagemaker_imported"]  # the SDK's own package is imported by a run, if at all
+
+
+@pytest.mark.parametrize("ending", [["--exit", "3"], ["--exit", "0", "--atexit", "--thread"]])
+def test_a_run_ends_as_an_interpreter_does(ending):
+    """Exit status, exit handlers, and threads that outlive the main module."""
+    warm, fresh = both(ending)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (
+        fresh.returncode,
+        fresh.stdout,
+        fresh.stderr,
+    )
+    assert warm.returncode == int(ending[1])
+    if "--atexit" in ending:
+        assert warm.stdout.splitlines()[-2:] == ["thread ended", "atexit ran"]
+
+
+def test_an_uncaught_error_is_exit_1_with_its_message_last():
+    warm, fresh = both(["--raise"])
+    assert warm.returncode == fresh.returncode == 1
+    assert warm.stdout == fresh.stdout
+    last = "RuntimeError: raised by the probe"
+    assert warm.stderr.strip().splitlines()[-1] == fresh.stderr.strip().splitlines()[-1] == last
+
+
+def test_environment_working_directory_and_start_up_hooks(tmp_path):
+    """PYTHONPATH's sitecustomize (the no-network guard) and smlocal.pth run; cwd is the run's."""
+    env = {"PYTHONPATH": str(ROOT), "PIPELINES_TARGET": "local", "PROBE": "seen"}
+    warm, fresh = both(env=env, cwd=tmp_path, no_network=True)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (
+        fresh.returncode,
+        fresh.stdout,
+        fresh.stderr,
+    )
+    seen = json.loads(warm.stdout)
+    assert seen["cwd"] == str(tmp_path) and seen["path"][:3] == [
+        str(tmp_path),
+        str(NO_NETWORK_DIR),
+        str(ROOT),
+    ]
+    assert seen["env"] == "seen" and seen["local_target_on"]
+    assert seen["sitecustomize"] == str(NO_NETWORK_DIR / "sitecustomize.py")
+
+
+def test_a_module_the_runs_path_cannot_import_is_python_m_s_error(tmp_path):
+    """The server's own ``tests`` package is not lent to the run."""
+    warm, fresh = both(cwd=tmp_path)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (
+        fresh.returncode,
+        fresh.stdout,
+        fresh.stderr,
+    )
+    assert warm.returncode == 1 and "No module named" in warm.stderr
+
+
+def test_a_run_past_its_timeout_is_ended_and_raises_as_subprocess_does():
+    import subprocess
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_cli([PROBE, "--sleep", "60"], timeout=1)
+    assert time.monotonic() - started < 30
+    assert run_cli([PROBE]).returncode == 0  # the launcher still serves
