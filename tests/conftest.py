@@ -37,6 +37,22 @@ _DROPPED = (
 collect_ignore = [] if int(version("sagemaker").split(".")[0]) >= 3 else ["sdk3"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "heavy: a module of whole-pipeline runs (25 s or more), scheduled first"
+    )
+
+
+def pytest_collection_modifyitems(items):
+    """Heavy modules first, in collection order otherwise.
+
+    With a module to a worker (``--dist loadscope --no-loadscope-reorder``, in this order), the
+    long modules start early and the short ones fill in behind them: the workers end together,
+    not one of them running a long module alone at the end.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 def pytest_sessionstart(session):
     """No data set, no tests: say where to get it rather than fail test by test."""
     from tests.helpers import ABALONE_CSV, missing_data_message

@@ -26,6 +26,8 @@ from smlocal.endpoints import local_url, stop_all
 from tests.helpers import ABALONE_SHA256, run_cli
 from tests.smlocal.endpoints.helpers import Clients, server_processes
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 GROUP = "AbalonePackageGroup"
 BUCKET = "deploy-tests"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

@@ -19,6 +19,8 @@ import pytest
 
 from tests.helpers import ROOT, free_port
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 CLASSIC_REPO = ROOT / "tests" / "fixtures" / "classic_repo"
 REAL_LOOKING_ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 STEPS = {

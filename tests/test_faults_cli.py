@@ -22,6 +22,8 @@ import pytest
 from benchmarks import fault_injection
 from tests.helpers import ROOT, run_cli, start_slow_run
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
 
 

@@ -8,6 +8,8 @@ import pytest
 from pipelines.model_registry import compare, flatten_metrics, lower_is_better, Version
 from tests.helpers import LocalSageMaker, run_cli
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 GROUP = "AbalonePackageGroup"
 BUCKET = "reports"
 

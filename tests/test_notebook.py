@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers import NO_NETWORK_DIR, ROOT
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 NOTEBOOK = ROOT / "sagemaker-pipelines-project.ipynb"
 
 

@@ -37,7 +37,7 @@ def test_ci_runs_the_readme_test_command():
         text=True,
         cwd=ROOT,
     ).stdout.strip()
-    assert extracted == _block_after("test-command") == "pip install tox && tox"
+    assert extracted == _block_after("test-command") == "pip install tox && tox run-parallel"
     assert "README.md" in (ROOT / ".ci" / "run").read_text()
 
 

@@ -8,6 +8,8 @@ import pytest
 from tests.helpers import run_cli
 from tests.moto_server import FAIL_NEXT
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 ROLE = "arn:aws:iam::123456789012:role/PipelineRole"
 BUCKET = "artifact-bucket"
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.helpers import ABALONE_CSV, LocalSageMaker, run_cli, start_slow_run
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 MODULE = "pipelines.abalone.pipeline"
 
 

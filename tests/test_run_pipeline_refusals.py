@@ -13,6 +13,8 @@ from botocore.exceptions import ClientError
 
 from tests.helpers import LocalSageMaker, run_cli
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 UNRUNNABLE = "tests.fixtures.unrunnable_pipeline"
 PARAMETERS = "tests.fixtures.parameters_pipeline"
 ROLE = "arn:aws:iam::123456789012:role/PipelineRole"

@@ -11,6 +11,8 @@ import pytest
 
 from tests.helpers import ROOT, SHARED, definition_steps, run_cli
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 MODULE = "pipelines.abalone.pipeline"
 
 

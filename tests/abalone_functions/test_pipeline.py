@@ -6,7 +6,11 @@ abalone data; the condition reads the MSE that ``evaluate`` returned.
 
 import json
 
+import pytest
+
 from tests.helpers import run_cli
+
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
 
 MODULE = "pipelines.abalone_functions.pipeline"
 BUCKET = "sagemaker-us-east-1-000000000000"

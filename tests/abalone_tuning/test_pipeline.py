@@ -17,6 +17,8 @@ from sagemaker.workflow.selective_execution_config import SelectiveExecutionConf
 from pipelines.abalone_tuning.pipeline import get_pipeline
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 # The user's pip settings, which the function job's installs take: offline, installed packages.
 OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": "/dev/null", "PIP_FIND_LINKS": ""}
 FUNCTION_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/py:1"

@@ -14,6 +14,8 @@ from smlocal.housekeeping import job_references, overlaps
 from smlocal.wait import wait_for
 from tests.helpers import LocalSageMaker, run_cli
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 GROUP = "AbalonePackageGroup"
 
 

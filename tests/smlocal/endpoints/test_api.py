@@ -23,6 +23,8 @@ from tests.smlocal.endpoints.helpers import (
     variant,
 )
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 
 def gone(home, seconds: float = 20) -> None:
     """Until no host or model server of ``home`` runs (they end on their own)."""

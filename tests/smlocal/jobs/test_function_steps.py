@@ -26,6 +26,8 @@ from sagemaker.workflow.selective_execution_config import SelectiveExecutionConf
 import smlocal
 from smlocal.containers import environments
 
+pytestmark = pytest.mark.heavy  # scheduled first (tests/conftest.py)
+
 # The functions travel by value (as a notebook's do): the job needs no copy of this module.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
