@@ -1,6 +1,7 @@
 """The tests' warm CLI launcher starts a run as a fresh ``python -m`` would: same output, same end."""
 
 import json
+import os
 
 import pytest
 
@@ -19,7 +20,7 @@ def both(args=(), **kwargs):
 def test_the_tests_runs_are_warm():
     """Otherwise the comparisons below compare fresh with fresh."""
     assert warm_cli.launcher(ROOT) is not None
-    assert warm_cli.launcher(ROOT).accepts(dict(__import__("os").environ))
+    assert warm_cli.launcher(ROOT).accepts(dict(os.environ))
 
 
 def test_same_path_argv_main_module_and_import_time_output():
@@ -97,3 +98,13 @@ def test_a_run_past_its_timeout_is_ended_and_raises_as_subprocess_does():
         run_cli([PROBE, "--sleep", "60"], timeout=1)
     assert time.monotonic() - started < 30
     assert run_cli([PROBE]).returncode == 0  # the launcher still serves
+
+
+def test_a_launcher_that_died_is_said_so_and_replaced():
+    first = warm_cli.launcher(ROOT)
+    first.proc.kill()
+    first.proc.wait()
+    with pytest.raises(RuntimeError, match="launcher ended"):
+        first.run([PROBE], dict(os.environ), ROOT, timeout=30)
+    assert warm_cli.launcher(ROOT) is not first
+    assert run_cli([PROBE]).returncode == 0

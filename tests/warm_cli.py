@@ -52,6 +52,7 @@ PRELOAD = (
     "packaging.specifiers",
     "google.protobuf.text_format",
 )
+LAUNCHER_ENDED = "the warm CLI launcher ended (its stderr is the test's; the next run starts one)"
 # read by the interpreter at start-up, so a run that sets them differently runs fresh
 _STARTUP_NAMES_IGNORED = ("PYTHONPATH",)
 
@@ -186,20 +187,29 @@ class WarmLauncher:
                 "stdout": str(out),
                 "stderr": str(err),
             }
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-            pid = json.loads(self.proc.stdout.readline())["pid"]
+            try:
+                self.proc.stdin.write(json.dumps(request) + "\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                raise RuntimeError(LAUNCHER_ENDED) from None
+            pid = self._reply()["pid"]
             expired = threading.Event()
             timer = threading.Timer(timeout, lambda: (expired.set(), _kill_group(pid)))
             timer.start()
             try:
-                code = json.loads(self.proc.stdout.readline())["exit"]
+                code = self._reply()["exit"]
             finally:
                 timer.cancel()
             stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
             if expired.is_set():
                 raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr)
             return subprocess.CompletedProcess([sys.executable, "-m", *argv], code, stdout, stderr)
+
+    def _reply(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:  # the next run_cli starts a new server
+            raise RuntimeError(LAUNCHER_ENDED)
+        return json.loads(line)
 
     def close(self) -> None:
         if self.proc.poll() is None:
