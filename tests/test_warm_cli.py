@@ -108,3 +108,15 @@ def test_a_launcher_that_died_is_said_so_and_replaced():
         first.run([PROBE], dict(os.environ), ROOT, timeout=30)
     assert warm_cli.launcher(ROOT) is not first
     assert run_cli([PROBE]).returncode == 0
+
+
+def test_the_launcher_starts_where_nothing_is_compiled_yet(monkeypatch, tmp_path):
+    """Compiling the preload afresh warns (invalid escapes), as Python's defaults would not show."""
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "pycache"))
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    launcher = warm_cli.WarmLauncher(ROOT)
+    try:
+        assert launcher.run([PROBE], dict(os.environ), ROOT, timeout=60).returncode == 0
+    finally:
+        launcher.close()
+    assert any((tmp_path / "pycache").rglob("*.pyc"))  # it did compile afresh

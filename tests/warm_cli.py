@@ -67,8 +67,9 @@ def serve() -> None:
     import warnings
 
     out, err = io.StringIO(), io.StringIO()
+    # the filters in force: what a fresh run would have shown (not, e.g., a compiler's
+    # DeprecationWarning when a module is compiled afresh, which Python's defaults hide)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             for name in PRELOAD:
                 importlib.import_module(name)
