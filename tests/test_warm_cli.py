@@ -120,3 +120,40 @@ def test_the_launcher_starts_where_nothing_is_compiled_yet(monkeypatch, tmp_path
     finally:
         launcher.close()
     assert any((tmp_path / "pycache").rglob("*.pyc"))  # it did compile afresh
+
+
+def test_a_run_that_sets_interpreter_start_up_variables_otherwise_is_not_taken(monkeypatch):
+    """Those the interpreter reads at start-up (the server's are fixed); PYTHONPATH is the run's."""
+    launcher = warm_cli.launcher(ROOT)
+    assert launcher.accepts(dict(os.environ, PYTHONPATH="/elsewhere"))
+    assert not launcher.accepts(dict(os.environ, PYTHONHASHSEED="7"))
+    monkeypatch.setenv(warm_cli.FRESH_ENV, "1")
+    assert warm_cli.launcher(ROOT) is None
+
+
+def test_heavy_modules_are_collected_first_and_tox_keeps_that_order():
+    import subprocess
+    import sys
+
+    light, heavy = "tests/test_readme.py", "tests/test_notebook.py"  # collected in this order
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            light,
+            heavy,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.splitlines()
+    modules = [line.split("::")[0] for line in listed if "::" in line]
+    assert modules[0] == heavy and modules[-1] == light
+    assert "--no-loadscope-reorder" in (ROOT / "tox.ini").read_text()
