@@ -137,13 +137,15 @@ def _main(argv):
             "e.g. arn:aws:iam::<account>:role/<name>); or pass --local to run on this machine",
         )
     _cli.quiet_sdk(offline=args.local)
-    if args.local:
-        from smlocal.steps.process import prestart
-
-        prestart()  # warm the step processes' imports while the SDK imports here
     try:
         tags = parse_tags(args.tags)
         parameters = parse_kwargs(args.parameters, "--parameters")
+        if args.local:
+            from smlocal.steps.process import prestart
+
+            # warm the step processes' imports while the module and the SDK import (next
+            # line), not for a run refused for its arguments so far: nothing would use them
+            prestart()
         kwargs = _cli.pipeline_kwargs(parser, args)
     except UsageError as err:
         _cli.usage_error(parser, str(err))

@@ -140,3 +140,20 @@ def test_bad_parameters_on_sagemaker_create_nothing(moto_server, overrides, expe
     assert assert_one_line(result, "run-pipeline") == expected
     sm = boto3.client("sagemaker", region_name="us-east-1")
     assert sm.list_pipelines()["PipelineSummaries"] == []
+
+
+def test_step_processes_are_warmed_only_once_the_arguments_parse(local_home, monkeypatch, capsys):
+    """The fork server's imports (seconds of CPU) start beside the SDK's, not for a typo."""
+    from pipelines import run_pipeline
+    from smlocal.steps import process
+
+    started = []
+    monkeypatch.setattr(process, "prestart", lambda: started.append("warming"))
+    with pytest.raises(SystemExit) as refused:
+        run_pipeline.main(["-n", PARAMETERS, "--local", "--parameters", "{not json"])
+    assert refused.value.code == 2 and "--parameters" in capsys.readouterr().err
+    assert started == []
+    with pytest.raises(SystemExit) as refused:  # refused by the definition, after the SDK loads
+        run_pipeline.main(["-n", PARAMETERS, "--local", "--parameters", '{"Nope": 1}'])
+    assert refused.value.code == 2 and "unknown parameter(s) Nope" in capsys.readouterr().err
+    assert started == ["warming"]

@@ -451,7 +451,17 @@ class ForkServer:
             _kill_group(job.pid, lambda: _group_gone(job.pid))
 
     def close(self) -> None:
-        """End the server (it exits when its input closes) and collect it."""
+        """End the server (it exits when its input closes) and collect it.
+
+        A server still importing, with no step's process asked of it (a run refused before any
+        step), is killed at once: it would read its closed input only once its imports end.
+        """
+        with self.lock:
+            idle = not self.ready.is_set() and not self.jobs
+        if idle:
+            self.proc.kill()
+            self.proc.wait()
+            return
         try:
             self.proc.stdin.close()
         except OSError:

@@ -79,3 +79,17 @@ def test_a_dead_server_fails_the_step_as_a_local_fault_and_the_retry_runs_once_m
     )
     retried = json.loads((first / "attempt-2" / "logs" / "process.json").read_text())
     assert (retried["launcher"], retried["exit_code"]) == ("fork server", 0)  # a new server
+
+
+def test_closing_a_server_still_importing_kills_it_at_once_a_ready_one_exits_by_itself():
+    """A run refused before any step does not wait for the step libraries' imports."""
+    loading = process.ForkServer()
+    started = time.monotonic()
+    loading.close()
+    assert time.monotonic() - started < 1.0  # not the 2 s it is given to end by itself
+    assert loading.proc.returncode == -signal.SIGKILL and not loading.ready.is_set()
+
+    ready = process.ForkServer()
+    assert ready.ready.wait(120)
+    ready.close()
+    assert ready.proc.returncode == 0  # it read its closed input and ended by itself
