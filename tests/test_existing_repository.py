@@ -30,6 +30,8 @@ STEPS = {
     "CheckMSEAbaloneEvaluation",
     "RegisterAbaloneModel-RegisterModel",
 }
+REGISTER = "RegisterAbaloneModel-RegisterModel"  # the seed's condition: MSE <= 6.0
+MSE_THRESHOLD = 6.0
 
 
 @pytest.fixture
@@ -74,7 +76,11 @@ def run_pipeline_command(command, cwd, env):
 
 
 def check_run(result, home):
-    """The run succeeded locally: every step, a registered model, the MSE of the real data."""
+    """The run succeeded locally: its steps, the MSE of the real data deciding the branch.
+
+    The seed's preprocessing shuffles without a seed, so the MSE differs from run to run (about
+    4 to 6.5 on the real data): the model is registered when it is at most 6.0, as on SageMaker.
+    """
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     arn = next(
         line.split(": ", 1)[1]
@@ -84,15 +90,17 @@ def check_run(result, home):
     assert arn.startswith("arn:aws:sagemaker:us-east-1:000000000000:pipeline/abalonepipeline/")
     # the SDK's own waiter, default delay 30 s, ran against the local API
     assert "#####Execution completed" in result.stdout
-    for step in STEPS:
-        assert f"'StepName': '{step}'" in result.stdout
-    assert result.stdout.count("'StepStatus': 'Succeeded'") == len(STEPS)
-    # no project locally: the seed's best-effort tag lookup reports it and goes on
-    assert "Error getting project tags" in result.stdout
     reports = list((home / "s3").glob("*/**/evaluation.json"))
     assert len(reports) == 1
     mse = json.loads(reports[0].read_text())["regression_metrics"]["mse"]["value"]
-    assert 3.0 < mse < 6.0
+    assert 3.0 < mse < 8.0
+    registered = mse <= MSE_THRESHOLD
+    ran = STEPS if registered else STEPS - {REGISTER}
+    assert {step for step in STEPS if f"'StepName': '{step}'" in result.stdout} == ran
+    assert result.stdout.count("'StepStatus': 'Succeeded'") == len(ran)
+    assert f"'Condition': {{'Outcome': '{registered}'}}" in result.stdout
+    # no project locally: the seed's best-effort tag lookup reports it and goes on
+    assert "Error getting project tags" in result.stdout
     models = list((home / "s3").glob("*/Abalone/AbaloneTrain/*/output/model.tar.gz"))
     assert len(models) == 1
 
