@@ -143,10 +143,6 @@ def runs(tmp_path_factory):
     home = folder / "home"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(sdk_config(folder)))
-        # the jobs' processes are the SDK's driver (its bootstrap, pip, two SDK imports): not
-        # measured under coverage (tox -e py), which made them a third of this module's time;
-        # what of ours they run, other tests' processes measure
-        patch.setenv("COVERAGE_PROCESS_CONFIG", "")
         # the user's pip settings, which the jobs' installs take: offline, installed packages only
         patch.setenv("PIP_NO_INDEX", "1")
         patch.setenv("PIP_CONFIG_FILE", "/dev/null")
