@@ -5,17 +5,19 @@ import subprocess
 import sys
 
 
-def test_preload_warms_the_step_libraries_and_not_matplotlib():
-    probe = (
-        "import json, sys\n"
-        "from smlocal.containers import forkserver\n"
-        "forkserver.preload()\n"
-        "print(json.dumps({m: m in sys.modules for m in "
-        "('pandas', 'sklearn.preprocessing', 'xgboost', 'matplotlib')}))\n"
-    )
+def preloaded(before: str = "", after: str = "") -> dict:
+    """What a fresh interpreter printed (JSON) running ``before``, ``preload()``, then ``after``."""
+    probe = f"import json, sys\n{before}from smlocal.containers import forkserver\nforkserver.preload()\n{after}"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    loaded = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_preload_warms_the_step_libraries_and_not_matplotlib():
+    loaded = preloaded(
+        after="print(json.dumps({m: m in sys.modules for m in "
+        "('pandas', 'sklearn.preprocessing', 'xgboost', 'matplotlib')}))\n"
+    )
     assert loaded == {
         "pandas": True,
         "sklearn.preprocessing": True,
@@ -27,21 +29,19 @@ def test_preload_warms_the_step_libraries_and_not_matplotlib():
 
 def test_a_tracer_is_paused_while_the_libraries_load_and_sees_our_modules_load():
     """Coverage's tracer made the libraries' imports 1.7x dearer; it measures none of them."""
-    probe = (
-        "import json, sys\n"
-        "seen = set()\n"
-        "def tracer(frame, event, arg):\n"
-        "    seen.add(frame.f_code.co_filename)\n"
-        "sys.settrace(tracer)\n"
-        "from smlocal.containers import forkserver\n"
-        "forkserver.preload()\n"
-        "restored = sys.gettrace() is tracer\n"
-        "sys.settrace(None)\n"
-        "print(json.dumps({'restored': restored, 'seen': sorted(seen)}))\n"
+    traced = preloaded(
+        before=(
+            "seen = set()\n"
+            "def tracer(frame, event, arg):\n"
+            "    seen.add(frame.f_code.co_filename)\n"
+            "sys.settrace(tracer)\n"
+        ),
+        after=(
+            "restored = sys.gettrace() is tracer\n"
+            "sys.settrace(None)\n"
+            "print(json.dumps({'restored': restored, 'seen': sorted(seen)}))\n"
+        ),
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    traced = json.loads(result.stdout)
     assert traced["restored"]
     seen = traced["seen"]
     libraries = [f for f in seen if any(f"/{lib}/" in f for lib in ("numpy", "pandas", "sklearn"))]
