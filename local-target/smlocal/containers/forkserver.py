@@ -49,7 +49,6 @@ OWN_MODULES = (
     # not the algorithm module itself: it runs as __main__, and runpy warns when the module
     # it runs was imported before (the warning would head every training log)
 )
-PRELOAD = LIBRARIES + OWN_MODULES
 
 
 def _import_each(names: tuple[str, ...]) -> None:

@@ -458,14 +458,12 @@ class ForkServer:
         """
         with self.lock:
             idle = not self.ready.is_set() and not self.jobs
-        if idle:
-            self.proc.kill()
-            self.proc.wait()
-            return
         try:
             self.proc.stdin.close()
         except OSError:
             pass
+        if idle:
+            self.proc.kill()
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
