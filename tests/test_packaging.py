@@ -79,6 +79,7 @@ def test_template_wheel(template_wheel, template_source):
     ):
         assert required in names, required
     assert not any(name.startswith(("tests/", "smlocal")) for name in names)
+    assert "Apache License" in metadata(template_wheel, "LICENSE")  # the licence it declares
     text = metadata(template_wheel, "entry_points.txt")
     for script in ("run-pipeline", "get-pipeline-definition", "model-registry", "pipelines-local"):
         assert f"{script} = " in text
