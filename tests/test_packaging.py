@@ -79,7 +79,9 @@ def test_template_wheel(template_wheel, template_source):
     ):
         assert required in names, required
     assert not any(name.startswith(("tests/", "smlocal")) for name in names)
-    assert "Apache License" in metadata(template_wheel, "LICENSE")  # the licence it declares
+    # the licence it declares (in .dist-info/, or .dist-info/licenses/ with newer setuptools)
+    (licence,) = [n for n in names if ".dist-info/" in n and n.endswith("/LICENSE")]
+    assert "Apache License" in template_wheel.read(licence).decode()
     text = metadata(template_wheel, "entry_points.txt")
     for script in ("run-pipeline", "get-pipeline-definition", "model-registry", "pipelines-local"):
         assert f"{script} = " in text
